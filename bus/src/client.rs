@@ -1,0 +1,409 @@
+//! The one MQTT client wrapper. It owns the single reconnect loop of the project: keep polling
+//! rumqttc's event loop (polling is what reconnects), resubscribe and republish the service status on
+//! every ConnAck, back off by doubling to a cap while the broker is away.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Outgoing, Packet, QoS};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use crate::codec::{count_dropped, Encoding, Message};
+use crate::error::BusError;
+use crate::ids::{new_id, now_ms};
+use crate::service::{info_topic, status_topic, ServiceInfo, ServiceState, ServiceStatus};
+use crate::topic;
+
+/// How to reach the broker. One per node file, shared by every service on the node.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BusConfig {
+    /// Broker host. Use the mDNS name (`master.local`) on a cluster, never a fixed IP.
+    pub host: String,
+    /// Broker MQTT 3.1.1 port.
+    pub port: u16,
+    /// User name, when the broker asks for one.
+    pub username: Option<String>,
+    /// Password for `username`. Never printed.
+    pub password: Option<String>,
+    /// Largest MQTT packet sent or accepted, bytes. Must hold a whole utterance (30 s of 16 kHz s16 is
+    /// 960 KiB), so the default is 4 MiB; the broker's limit must be at least as large.
+    pub max_packet_bytes: usize,
+    /// MQTT keep-alive, seconds.
+    pub keep_alive_s: u64,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        Self {
+            host: "localhost".into(),
+            port: 1883,
+            username: None,
+            password: None,
+            max_packet_bytes: 4 * 1024 * 1024,
+            keep_alive_s: 15,
+        }
+    }
+}
+
+impl fmt::Debug for BusConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BusConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .field("max_packet_bytes", &self.max_packet_bytes)
+            .field("keep_alive_s", &self.keep_alive_s)
+            .finish()
+    }
+}
+
+impl BusConfig {
+    pub fn validate(&self) -> Result<(), BusError> {
+        if self.host.trim().is_empty() {
+            return Err(BusError::Config { key: "bus.host", why: "must not be empty".into() });
+        }
+        if self.port == 0 {
+            return Err(BusError::Config { key: "bus.port", why: "must be 1 to 65535".into() });
+        }
+        if self.max_packet_bytes < 64 * 1024 {
+            return Err(BusError::Config { key: "bus.max_packet_bytes", why: "must be at least 65536".into() });
+        }
+        if self.keep_alive_s == 0 {
+            return Err(BusError::Config { key: "bus.keep_alive_s", why: "must be at least 1".into() });
+        }
+        if self.username.is_some() != self.password.is_some() {
+            return Err(BusError::Config { key: "bus.password", why: "username and password go together".into() });
+        }
+        Ok(())
+    }
+
+    pub fn addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// One received MQTT message.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub retain: bool,
+}
+
+impl Envelope {
+    /// The site of a `hearth/<site>/…` topic.
+    pub fn site(&self) -> Option<&str> {
+        topic::split(&self.topic).map(|(site, _)| site)
+    }
+
+    /// The part after `hearth/<site>/`.
+    pub fn suffix(&self) -> Option<&str> {
+        topic::split(&self.topic).map(|(_, suffix)| suffix)
+    }
+
+    /// Whether this envelope is on a topic of message type `M`.
+    pub fn is<M: Message>(&self) -> bool {
+        self.suffix().is_some_and(M::matches)
+    }
+
+    /// Decodes the payload as `M` when the topic is `M`'s. A payload that does not decode is logged
+    /// with its topic, counted, and dropped (`None`): bad input never stops a service.
+    pub fn decode<M: Message>(&self) -> Option<M> {
+        if !self.is::<M>() {
+            return None;
+        }
+        match M::from_payload(&self.payload) {
+            Ok(m) => Some(m),
+            Err(error) => {
+                let dropped = count_dropped(&self.topic);
+                warn!(topic = %self.topic, bytes = self.payload.len(), dropped, %error, "dropping bad payload");
+                None
+            }
+        }
+    }
+}
+
+/// Received messages of one connection, in arrival order.
+pub struct Inbox {
+    rx: mpsc::Receiver<Envelope>,
+}
+
+impl Inbox {
+    pub async fn recv(&mut self) -> Option<Envelope> {
+        self.rx.recv().await
+    }
+}
+
+/// The state the reconnect loop re-publishes after each ConnAck.
+struct Presence {
+    filters: Vec<String>,
+    status: ServiceStatus,
+    info: ServiceInfo,
+}
+
+/// The cloneable sending half: publish, subscribe, status.
+#[derive(Clone)]
+pub struct BusClient {
+    client: AsyncClient,
+    service: Arc<str>,
+    site: Arc<str>,
+    presence: Arc<Mutex<Presence>>,
+    connected: watch::Receiver<bool>,
+    addr: Arc<str>,
+}
+
+/// A connected service: its client and its inbox. Handed to a service's `run`.
+pub struct Bus {
+    pub client: BusClient,
+    pub inbox: Inbox,
+}
+
+/// The running connection behind a [`Bus`]; kept by whoever started it, to close it cleanly.
+pub struct Connection {
+    client: BusClient,
+    task: JoinHandle<()>,
+}
+
+/// Depth of the inbox. At 50 audio frames a second this is over a minute of audio.
+const INBOX_CAPACITY: usize = 4096;
+/// Depth of rumqttc's request queue.
+const REQUEST_CAPACITY: usize = 4096;
+const BACKOFF_START: Duration = Duration::from_millis(100);
+const BACKOFF_CAP: Duration = Duration::from_secs(5);
+
+impl Bus {
+    /// Starts the connection for `service` at `site`. Returns at once; the connection comes up in the
+    /// background (use [`BusClient::wait_connected`] to wait for it).
+    pub fn connect(config: &BusConfig, service: &str, site: &str) -> Result<(Bus, Connection), BusError> {
+        config.validate()?;
+        topic::validate_site(site).map_err(|why| BusError::Config { key: "site", why })?;
+        let client_id = format!("hearth-{service}-{site}-{}", &new_id()[..6]);
+        let mut options = MqttOptions::new(client_id, config.host.clone(), config.port);
+        options
+            .set_keep_alive(Duration::from_secs(config.keep_alive_s))
+            .set_max_packet_size(config.max_packet_bytes, config.max_packet_bytes)
+            .set_clean_session(true);
+        if let (Some(u), Some(p)) = (&config.username, &config.password) {
+            options.set_credentials(u.clone(), p.clone());
+        }
+        let offline = ServiceStatus { state: ServiceState::Offline, detail: None, timestamp_ms: 0 };
+        options.set_last_will(LastWill::new(
+            status_topic(site, service),
+            offline.to_payload()?,
+            QoS::AtLeastOnce,
+            true,
+        ));
+        let (client, eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
+        let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
+        let (connected_tx, connected) = watch::channel(false);
+        let presence = Arc::new(Mutex::new(Presence {
+            filters: Vec::new(),
+            status: ServiceStatus { state: ServiceState::Online, detail: None, timestamp_ms: now_ms() },
+            info: ServiceInfo {
+                service: service.to_string(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                capabilities: Vec::new(),
+                host: hostname(),
+            },
+        }));
+        let bus_client = BusClient {
+            client: client.clone(),
+            service: service.into(),
+            site: site.into(),
+            presence: presence.clone(),
+            connected,
+            addr: config.addr().into(),
+        };
+        let task = tokio::spawn(
+            ReconnectLoop { eventloop, client, inbox: tx, connected: connected_tx, presence, site: site.into(), service: service.into() }
+                .run(),
+        );
+        let connection = Connection { client: bus_client.clone(), task };
+        Ok((Bus { client: bus_client, inbox: Inbox { rx } }, connection))
+    }
+}
+
+impl Connection {
+    /// Publishes `offline`, disconnects cleanly and waits (briefly) for the connection to end.
+    pub async fn close(self) {
+        let offline = ServiceStatus { state: ServiceState::Offline, detail: None, timestamp_ms: now_ms() };
+        let topic = status_topic(&self.client.site, &self.client.service);
+        if let Ok(payload) = offline.to_payload() {
+            let _ = self.client.client.try_publish(topic, QoS::AtLeastOnce, true, payload);
+        }
+        let _ = self.client.client.try_disconnect();
+        let mut task = self.task;
+        if tokio::time::timeout(Duration::from_secs(2), &mut task).await.is_err() {
+            task.abort();
+        }
+    }
+}
+
+struct ReconnectLoop {
+    eventloop: rumqttc::EventLoop,
+    client: AsyncClient,
+    inbox: mpsc::Sender<Envelope>,
+    connected: watch::Sender<bool>,
+    presence: Arc<Mutex<Presence>>,
+    site: String,
+    service: String,
+}
+
+impl ReconnectLoop {
+    async fn run(mut self) {
+        let mut backoff = BACKOFF_START;
+        loop {
+            match self.eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    backoff = BACKOFF_START;
+                    info!(service = %self.service, "connected to broker");
+                    self.announce();
+                    let _ = self.connected.send(true);
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let envelope = Envelope { topic: p.topic, payload: p.payload.to_vec(), retain: p.retain };
+                    if let Err(mpsc::error::TrySendError::Full(e)) = self.inbox.try_send(envelope) {
+                        let dropped = count_dropped(&e.topic);
+                        warn!(topic = %e.topic, dropped, "inbox full, dropping message");
+                    }
+                }
+                Ok(Event::Outgoing(Outgoing::Disconnect)) => {
+                    debug!(service = %self.service, "disconnected");
+                    break;
+                }
+                Ok(_) => {}
+                Err(rumqttc::ConnectionError::RequestsDone) => break,
+                Err(error) => {
+                    if *self.connected.borrow() {
+                        warn!(service = %self.service, %error, "lost the broker, reconnecting");
+                    } else {
+                        debug!(service = %self.service, %error, ?backoff, "broker not reachable yet");
+                    }
+                    let _ = self.connected.send(false);
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(BACKOFF_CAP);
+                }
+            }
+        }
+        let _ = self.connected.send(false);
+    }
+
+    /// After each ConnAck: resubscribe everything and republish status and info. Uses the non-blocking
+    /// `try_` calls because the event loop that would drain a full queue is this very task.
+    fn announce(&self) {
+        let presence = self.presence.lock().unwrap_or_else(|e| e.into_inner());
+        for filter in &presence.filters {
+            if let Err(error) = self.client.try_subscribe(filter.clone(), QoS::AtLeastOnce) {
+                warn!(%filter, %error, "resubscribe failed");
+            }
+        }
+        for (topic, payload) in [
+            (status_topic(&self.site, &self.service), presence.status.to_payload()),
+            (info_topic(&self.site, &self.service), presence.info.to_payload()),
+        ] {
+            if let Ok(payload) = payload {
+                let _ = self.client.try_publish(topic, QoS::AtLeastOnce, true, payload);
+            }
+        }
+    }
+}
+
+impl BusClient {
+    /// The site this service was started for.
+    pub fn site(&self) -> &str {
+        &self.site
+    }
+
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// Subscribes now and after every reconnect.
+    pub async fn subscribe(&self, filter: impl Into<String>) -> Result<(), BusError> {
+        let filter = filter.into();
+        {
+            let mut p = self.presence.lock().unwrap_or_else(|e| e.into_inner());
+            if !p.filters.contains(&filter) {
+                p.filters.push(filter.clone());
+            }
+        }
+        self.client.subscribe(filter, QoS::AtLeastOnce).await?;
+        Ok(())
+    }
+
+    /// Subscribes to message type `M` on every site.
+    pub async fn subscribe_all_sites<M: Message>(&self) -> Result<(), BusError> {
+        self.subscribe(topic::filter_all_sites::<M>()).await
+    }
+
+    /// Subscribes to message type `M` on one site.
+    pub async fn subscribe_site<M: Message>(&self, site: &str) -> Result<(), BusError> {
+        self.subscribe(topic::topic_of::<M>(site)).await
+    }
+
+    /// Publishes `msg` on its topic for `site`.
+    pub async fn publish<M: Message>(&self, site: &str, msg: &M) -> Result<(), BusError> {
+        self.publish_on(topic::topic_of::<M>(site), msg).await
+    }
+
+    /// Publishes `msg` on an explicit topic (for topics with a variable last level, such as tool calls).
+    /// Audio goes at QoS 0 (a late frame is worthless); events at QoS 1.
+    pub async fn publish_on<M: Message>(&self, topic: String, msg: &M) -> Result<(), BusError> {
+        let qos = match M::ENCODING {
+            Encoding::Msgpack => QoS::AtMostOnce,
+            Encoding::Json => QoS::AtLeastOnce,
+        };
+        self.client.publish(topic, qos, M::RETAIN, msg.to_payload()?).await?;
+        Ok(())
+    }
+
+    /// Publishes raw bytes (used by `hearth` tools and tests that send malformed payloads on purpose).
+    pub async fn publish_raw(&self, topic: String, retain: bool, payload: Vec<u8>) -> Result<(), BusError> {
+        self.client.publish(topic, QoS::AtLeastOnce, retain, payload).await?;
+        Ok(())
+    }
+
+    /// Sets and publishes the retained service status (republished after each reconnect).
+    pub async fn set_status(&self, state: ServiceState, detail: Option<String>) -> Result<(), BusError> {
+        let status = ServiceStatus { state, detail, timestamp_ms: now_ms() };
+        let payload = status.to_payload()?;
+        self.presence.lock().unwrap_or_else(|e| e.into_inner()).status = status;
+        self.client.publish(status_topic(&self.site, &self.service), QoS::AtLeastOnce, true, payload).await?;
+        Ok(())
+    }
+
+    /// Sets and publishes the retained capabilities of this service.
+    pub async fn set_capabilities(&self, capabilities: Vec<String>) -> Result<(), BusError> {
+        let payload = {
+            let mut p = self.presence.lock().unwrap_or_else(|e| e.into_inner());
+            p.info.capabilities = capabilities;
+            p.info.to_payload()?
+        };
+        self.client.publish(info_topic(&self.site, &self.service), QoS::AtLeastOnce, true, payload).await?;
+        Ok(())
+    }
+
+    pub fn is_connected(&self) -> bool {
+        *self.connected.borrow()
+    }
+
+    /// Waits until the broker accepted the connection.
+    pub async fn wait_connected(&self, timeout: Duration) -> Result<(), BusError> {
+        let mut rx = self.connected.clone();
+        let waited = tokio::time::timeout(timeout, rx.wait_for(|c| *c)).await;
+        match waited {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(BusError::NotConnected { addr: self.addr.to_string(), waited_ms: timeout.as_millis() as u64 }),
+        }
+    }
+}
+
+fn hostname() -> Option<String> {
+    std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
