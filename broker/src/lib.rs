@@ -1,1 +1,104 @@
-pub fn _x(){}
+//! Hearth's embedded MQTT broker: rumqttd configured from the node file's `[broker]` table, validated
+//! before it starts, and ready only once a client can connect.
+//!
+//! rumqttd's `Broker::start` blocks forever and has no stop, so the broker runs on its own named
+//! thread for the life of the process; [`start`] returns once the listeners accept connections.
+//! Retained messages and wills live in memory only: durable state (timers) is kept by the services.
+//!
+//! # Layout
+//! - [`config`]: the `[broker]` table, its validation, and the translation to rumqttd's config.
+//! - [`start`], [`BrokerHandle`]: run and wait for readiness; [`start_on_free_ports`] for tests.
+
+pub mod config;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+use tracing::info;
+
+pub use config::{BrokerConfig, Listener};
+
+#[derive(Debug, Error)]
+pub enum BrokerError {
+    #[error("invalid broker setting `{key}`: {why}")]
+    Config { key: String, why: String },
+    #[error("cannot listen on {addr} (`{key}`): {source}. Another broker (mosquitto?) or a running `hearth up` may hold the port; stop it or choose another port in [broker].")]
+    PortTaken { key: &'static str, addr: SocketAddr, source: std::io::Error },
+    #[error("the broker did not accept connections on {addr} within {waited_ms} ms")]
+    NotReady { addr: SocketAddr, waited_ms: u64 },
+    #[error("could not start the broker thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// A running broker. It cannot be stopped (rumqttd has no stop); it ends with the process.
+#[derive(Debug, Clone)]
+pub struct BrokerHandle {
+    /// MQTT 3.1.1 address.
+    pub mqtt: SocketAddr,
+    /// MQTT 5 address, if enabled.
+    pub mqtt5: Option<SocketAddr>,
+    /// WebSocket (MQTT 3.1.1 over WS) address, if enabled.
+    pub websocket: Option<SocketAddr>,
+}
+
+/// Validates `config`, starts the broker on its own thread and returns when a TCP client can connect
+/// to the MQTT listener (or fails with a message naming the key at fault).
+pub fn start(config: &BrokerConfig) -> Result<BrokerHandle, BrokerError> {
+    config.validate()?;
+    // rumqttd only logs a failed bind inside its server thread; check the ports first so the user
+    // gets an error that names the key and the likely culprit.
+    for (key, addr) in config.listeners() {
+        TcpListener::bind(addr).map_err(|source| BrokerError::PortTaken { key, addr, source })?;
+    }
+    let rumqttd_config = config.to_rumqttd();
+    std::thread::Builder::new().name("broker".into()).spawn(move || {
+        let mut broker = rumqttd::Broker::new(rumqttd_config);
+        if let Err(error) = broker.start() {
+            tracing::error!(%error, "broker stopped");
+        }
+    })?;
+    let handle = BrokerHandle { mqtt: config.mqtt, mqtt5: config.mqtt5, websocket: config.websocket };
+    wait_until_accepting(connect_addr(handle.mqtt), Duration::from_secs(10))?;
+    info!(mqtt = %handle.mqtt, mqtt5 = ?handle.mqtt5, websocket = ?handle.websocket, "broker ready");
+    Ok(handle)
+}
+
+/// Starts a loopback broker on free ports (for tests and benchmarks).
+pub fn start_on_free_ports() -> Result<BrokerHandle, BrokerError> {
+    let config = BrokerConfig {
+        mqtt: free_loopback_port()?,
+        mqtt5: Some(free_loopback_port()?),
+        websocket: Some(free_loopback_port()?),
+        ..BrokerConfig::default()
+    };
+    start(&config)
+}
+
+/// A loopback address with a port the OS just handed out.
+pub fn free_loopback_port() -> Result<SocketAddr, BrokerError> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?)
+}
+
+/// The address a local client uses to reach a listener (0.0.0.0 is reached through loopback).
+fn connect_addr(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+    } else {
+        addr
+    }
+}
+
+fn wait_until_accepting(addr: SocketAddr, timeout: Duration) -> Result<(), BrokerError> {
+    let started = Instant::now();
+    loop {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if started.elapsed() > timeout {
+            return Err(BrokerError::NotReady { addr, waited_ms: timeout.as_millis() as u64 });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
