@@ -156,6 +156,8 @@ pub struct BusClient {
     presence: Arc<Mutex<Presence>>,
     connected: watch::Receiver<bool>,
     addr: Arc<str>,
+    /// Whether this client publishes a retained status and info (services do, tools do not).
+    announce: bool,
 }
 
 /// A connected service: its client and its inbox. Handed to a service's `run`.
@@ -181,6 +183,16 @@ impl Bus {
     /// Starts the connection for `service` at `site`. Returns at once; the connection comes up in the
     /// background (use [`BusClient::wait_connected`] to wait for it).
     pub fn connect(config: &BusConfig, service: &str, site: &str) -> Result<(Bus, Connection), BusError> {
+        Self::connect_with(config, service, site, true)
+    }
+
+    /// Like [`Bus::connect`] for short-lived tools (`hearth say`, `hearth tap`, tests): no retained
+    /// status, info or last will, so they leave nothing behind on the broker.
+    pub fn connect_tool(config: &BusConfig, name: &str, site: &str) -> Result<(Bus, Connection), BusError> {
+        Self::connect_with(config, name, site, false)
+    }
+
+    fn connect_with(config: &BusConfig, service: &str, site: &str, presence: bool) -> Result<(Bus, Connection), BusError> {
         config.validate()?;
         topic::validate_site(site).map_err(|why| BusError::Config { key: "site", why })?;
         let client_id = format!("hearth-{service}-{site}-{}", &new_id()[..6]);
@@ -192,13 +204,16 @@ impl Bus {
         if let (Some(u), Some(p)) = (&config.username, &config.password) {
             options.set_credentials(u.clone(), p.clone());
         }
-        let offline = ServiceStatus { state: ServiceState::Offline, detail: None, timestamp_ms: 0 };
-        options.set_last_will(LastWill::new(
-            status_topic(site, service),
-            offline.to_payload()?,
-            QoS::AtLeastOnce,
-            true,
-        ));
+        if presence {
+            let offline = ServiceStatus { state: ServiceState::Offline, detail: None, timestamp_ms: 0 };
+            options.set_last_will(LastWill::new(
+                status_topic(site, service),
+                offline.to_payload()?,
+                QoS::AtLeastOnce,
+                true,
+            ));
+        }
+        let presence_flag = presence;
         let (client, eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
         let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
         let (connected_tx, connected) = watch::channel(false);
@@ -219,9 +234,19 @@ impl Bus {
             presence: presence.clone(),
             connected,
             addr: config.addr().into(),
+            announce: presence_flag,
         };
         let task = tokio::spawn(
-            ReconnectLoop { eventloop, client, inbox: tx, connected: connected_tx, presence, site: site.into(), service: service.into() }
+            ReconnectLoop {
+                eventloop,
+                client,
+                inbox: tx,
+                connected: connected_tx,
+                presence,
+                site: site.into(),
+                service: service.into(),
+                announce: presence_flag,
+            }
                 .run(),
         );
         let connection = Connection { client: bus_client.clone(), task };
@@ -232,10 +257,12 @@ impl Bus {
 impl Connection {
     /// Publishes `offline`, disconnects cleanly and waits (briefly) for the connection to end.
     pub async fn close(self) {
-        let offline = ServiceStatus { state: ServiceState::Offline, detail: None, timestamp_ms: now_ms() };
-        let topic = status_topic(&self.client.site, &self.client.service);
-        if let Ok(payload) = offline.to_payload() {
-            let _ = self.client.client.try_publish(topic, QoS::AtLeastOnce, true, payload);
+        if self.client.announce {
+            let offline = ServiceStatus { state: ServiceState::Offline, detail: None, timestamp_ms: now_ms() };
+            let topic = status_topic(&self.client.site, &self.client.service);
+            if let Ok(payload) = offline.to_payload() {
+                let _ = self.client.client.try_publish(topic, QoS::AtLeastOnce, true, payload);
+            }
         }
         let _ = self.client.client.try_disconnect();
         let mut task = self.task;
@@ -253,6 +280,7 @@ struct ReconnectLoop {
     presence: Arc<Mutex<Presence>>,
     site: String,
     service: String,
+    announce: bool,
 }
 
 impl ReconnectLoop {
@@ -302,6 +330,9 @@ impl ReconnectLoop {
             if let Err(error) = self.client.try_subscribe(filter.clone(), QoS::AtLeastOnce) {
                 warn!(%filter, %error, "resubscribe failed");
             }
+        }
+        if !self.announce {
+            return;
         }
         for (topic, payload) in [
             (status_topic(&self.site, &self.service), presence.status.to_payload()),
@@ -374,6 +405,9 @@ impl BusClient {
         let status = ServiceStatus { state, detail, timestamp_ms: now_ms() };
         let payload = status.to_payload()?;
         self.presence.lock().unwrap_or_else(|e| e.into_inner()).status = status;
+        if !self.announce {
+            return Ok(());
+        }
         self.client.publish(status_topic(&self.site, &self.service), QoS::AtLeastOnce, true, payload).await?;
         Ok(())
     }
@@ -385,6 +419,9 @@ impl BusClient {
             p.info.capabilities = capabilities;
             p.info.to_payload()?
         };
+        if !self.announce {
+            return Ok(());
+        }
         self.client.publish(info_topic(&self.site, &self.service), QoS::AtLeastOnce, true, payload).await?;
         Ok(())
     }

@@ -1,1 +1,73 @@
-fn main(){}
+//! The `hearth` command. It only parses the command line, sets up logging, loads the node config and
+//! calls into the libraries (ripgrep's "core is glue").
+
+mod commands;
+mod services;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "hearth", version, about = "A voice assistant that runs entirely inside the house.")]
+struct Cli {
+    /// Node config file (default: $HEARTH_CONFIG, ~/.config/hearth/hearth.toml, /etc/hearth/hearth.toml, else built-in defaults).
+    #[arg(long, short, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the embedded MQTT broker in the foreground.
+    Broker,
+    /// Start the broker and every service this machine runs, supervised (restart with back-off).
+    Up(commands::up::UpArgs),
+    /// Run one service in the foreground (what `hearth up` and the systemd units start).
+    Service {
+        /// One of: brain, timers, tools.
+        name: String,
+    },
+    /// Ask something as if it had been spoken, and print the answer sentences as they come.
+    Say(commands::say::SayArgs),
+    /// Print every bus message as one JSON line (audio summarised). The companion of mosquitto_sub.
+    Tap(commands::tap::TapArgs),
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        what: commands::bench::BenchWhat,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    // Interactive commands print their own results; keep their logs to warnings.
+    let quiet = matches!(cli.command, Command::Say(_) | Command::Tap(_) | Command::Bench { .. });
+    hearth_node::logging::init_with(if quiet { "warn" } else { "info" });
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("hearth: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let file = hearth_node::NodeFile::load(cli.config.as_deref())?;
+        match cli.command {
+            Command::Broker => commands::broker::run(&file).await,
+            Command::Up(args) => commands::up::run(&file, args).await,
+            Command::Service { name } => services::run(&file, &name).await,
+            Command::Say(args) => commands::say::run(&file, args).await,
+            Command::Tap(args) => commands::tap::run(&file, args).await,
+            Command::Bench { what } => commands::bench::run(&file, what).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("hearth: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

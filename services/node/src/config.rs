@@ -105,6 +105,11 @@ impl NodeFile {
         }
     }
 
+    /// The whole file as a TOML table (for tools that derive a config from it, like `hearth up`).
+    pub fn table(&self) -> &toml::Table {
+        &self.raw
+    }
+
     /// Whether the file has a table `[name]`.
     pub fn has_section(&self, name: &str) -> bool {
         self.raw.contains_key(name)

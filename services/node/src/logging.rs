@@ -5,7 +5,13 @@
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_with("info")
+}
+
+/// Logging with `default` as the filter when `RUST_LOG` is unset. The broker's own per-connection
+/// logs are kept to warnings unless asked for (`RUST_LOG=rumqttd=info`).
+pub fn init_with(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("{default},rumqttd=warn")));
     let plain = std::env::var_os("HEARTH_LOG_PLAIN").is_some();
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
     let _ = if plain { builder.without_time().with_ansi(false).try_init() } else { builder.try_init() };

@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod bench;
+pub mod broker;
+pub mod say;
+pub mod tap;
+pub mod up;
