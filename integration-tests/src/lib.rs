@@ -1,0 +1,158 @@
+//! Helpers for Hearth's whole-system tests: a broker on free ports, services started in-process on it,
+//! and waiting for bus messages with timeouts. The tests themselves live in `tests/`.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hearth_broker::BrokerHandle;
+use hearth_bus::{Bus, BusConfig, Envelope, Inbox, Message, Shutdown};
+use tokio::task::JoinHandle;
+
+/// Every wait in the tests is bounded by this.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// A broker on free loopback ports and the bus settings to reach it.
+pub struct TestBroker {
+    pub handle: BrokerHandle,
+    pub bus: BusConfig,
+}
+
+pub fn start_broker() -> TestBroker {
+    let handle = hearth_broker::start_on_free_ports().expect("broker starts");
+    let bus = BusConfig { host: "127.0.0.1".into(), port: handle.mqtt.port(), ..BusConfig::default() };
+    TestBroker { handle, bus }
+}
+
+/// A service running in this process; `stop` shuts it down and waits for it.
+pub struct RunningService {
+    pub shutdown: Shutdown,
+    task: JoinHandle<()>,
+}
+
+impl RunningService {
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        tokio::time::timeout(WAIT, self.task).await.expect("service stops in time").expect("service task");
+    }
+}
+
+/// Starts `run(bus, shutdown)` as `service` at `site`, connected to `bus` and ready to use.
+pub async fn start_service<F, Fut, E>(bus: &BusConfig, service: &str, site: &str, run: F) -> RunningService
+where
+    F: FnOnce(Bus, Shutdown) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Debug + Send + 'static,
+{
+    let shutdown = Shutdown::new();
+    let (b, connection) = Bus::connect(bus, service, site).expect("bus connects");
+    b.client.wait_connected(WAIT).await.expect("service connected");
+    let s = shutdown.clone();
+    let task = tokio::spawn(async move {
+        run(b, s).await.expect("service ran");
+        connection.close().await;
+    });
+    // Give the service a moment to subscribe before the test publishes.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    RunningService { shutdown, task }
+}
+
+/// A test client: subscribes to `filters` and waits for messages. The broker keeps order within a
+/// topic but not across topics, so messages that arrive before the one awaited are kept in a backlog
+/// for later `next` calls rather than dropped.
+pub struct Probe {
+    pub client: hearth_bus::BusClient,
+    inbox: Inbox,
+    backlog: Vec<Envelope>,
+    _connection: hearth_bus::Connection,
+}
+
+impl Probe {
+    pub async fn new(bus: &BusConfig, filters: &[&str]) -> Probe {
+        let (b, connection) = Bus::connect_tool(bus, "probe", "default").expect("probe connects");
+        b.client.wait_connected(WAIT).await.expect("probe connected");
+        for f in filters {
+            b.client.subscribe(*f).await.expect("subscribe");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Probe { client: b.client, inbox: b.inbox, backlog: Vec::new(), _connection: connection }
+    }
+
+    /// The next envelope for which `pred` holds (from the backlog first), or a panic naming `what`.
+    pub async fn next_envelope(&mut self, what: &str, pred: impl Fn(&Envelope) -> bool) -> Envelope {
+        if let Some(i) = self.backlog.iter().position(&pred) {
+            return self.backlog.remove(i);
+        }
+        let (inbox, backlog) = (&mut self.inbox, &mut self.backlog);
+        tokio::time::timeout(WAIT, async {
+            loop {
+                let e: Envelope = inbox.recv().await.expect("probe inbox open");
+                if pred(&e) {
+                    return e;
+                }
+                backlog.push(e);
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+    }
+
+    /// The next `M` for which `pred` holds.
+    pub async fn next<M: Message>(&mut self, pred: impl Fn(&M) -> bool) -> M {
+        let e = self.next_envelope(M::SUFFIX, |e| e.is::<M>() && M::from_payload(&e.payload).is_ok_and(|m| pred(&m))).await;
+        e.decode::<M>().expect("matched above")
+    }
+
+    /// The next `M` on exactly `topic`.
+    pub async fn next_on<M: Message>(&mut self, topic: &str, pred: impl Fn(&M) -> bool) -> M {
+        let e = self
+            .next_envelope(topic, |e| e.topic == topic && M::from_payload(&e.payload).is_ok_and(|m| pred(&m)))
+            .await;
+        e.decode::<M>().expect("matched above")
+    }
+
+    /// Everything of type `M` that arrives within `window` (and any already in the backlog).
+    pub async fn collect<M: Message>(&mut self, window: Duration) -> Vec<M> {
+        let mut out: Vec<M> = std::mem::take(&mut self.backlog).iter().filter_map(|e| e.decode::<M>()).collect();
+        let until = tokio::time::Instant::now() + window;
+        while let Ok(Some(e)) = tokio::time::timeout_at(until, self.inbox.recv()).await {
+            if let Some(m) = e.decode::<M>() {
+                out.push(m);
+            }
+        }
+        out
+    }
+}
+
+/// A built binary of this workspace (`hearth`, `hearth-asr`…), next to the test executable's folder.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let path = dir.join(name);
+    assert!(path.is_file(), "{} is not built: run `cargo build -p {name}` (cargo test --workspace builds it)", path.display());
+    path
+}
+
+/// The text-only assistant (brain, timers, tools) in this process, with state under `data`.
+pub async fn start_text_assistant(bus: &BusConfig, data: &std::path::Path) -> Vec<RunningService> {
+    let store = hearth_timers::TimersConfig::default().store(data);
+    vec![
+        start_service(bus, "brain", "default", |b, s| hearth_brain::run(hearth_brain::BrainConfig::default(), b, s)).await,
+        start_service(bus, "timers", "default", move |b, s| hearth_timers::run(store, b, s)).await,
+        start_service(bus, "tools", "default", |b, s| hearth_tools::run(hearth_tools::ToolsConfig::default(), b, s)).await,
+    ]
+}
+
+/// Publishes a typed transcript at `site` and returns its session id.
+pub async fn ask(probe: &Probe, site: &str, text: &str) -> String {
+    let session_id = hearth_bus::ids::new_id();
+    let t = hearth_bus::asr::Transcript {
+        session_id: session_id.clone(),
+        text: text.into(),
+        source: hearth_bus::asr::TranscriptSource::Typed,
+        audio_ms: 0,
+        processing_ms: 0,
+    };
+    probe.client.publish(site, &t).await.expect("publish transcript");
+    session_id
+}

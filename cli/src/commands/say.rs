@@ -42,19 +42,35 @@ pub async fn run(file: &NodeFile, args: SayArgs) -> anyhow::Result<ExitCode> {
     };
     client.publish(&site, &transcript).await?;
     let ours = |s: &Option<String>| s.as_deref() == Some(session_id.as_str());
+    // The broker keeps order within a topic, not across topics: the reply summary can overtake the
+    // last sentences. Once it arrives, keep printing until everything it lists has been printed.
     let answered = tokio::time::timeout(Duration::from_secs(args.timeout_s), async {
-        while let Some(envelope) = inbox.recv().await {
+        let mut printed: Vec<String> = Vec::new();
+        let mut expected: Option<String> = None;
+        loop {
+            if expected.as_deref().is_some_and(|e| printed.join(" ") == e) {
+                return true;
+            }
+            let next = match expected {
+                None => inbox.recv().await,
+                // A short grace for stragglers once the summary is in.
+                Some(_) => match tokio::time::timeout(Duration::from_secs(2), inbox.recv()).await {
+                    Ok(e) => e,
+                    Err(_) => return true,
+                },
+            };
+            let Some(envelope) = next else { return false };
             if let Some(say) = envelope.decode::<Say>() {
                 if ours(&say.session_id) && !say.text.is_empty() {
                     println!("{}", say.text);
+                    printed.push(say.text);
                 }
             } else if let Some(reply) = envelope.decode::<Reply>() {
                 if reply.session_id == session_id {
-                    return true;
+                    expected = Some(reply.text);
                 }
             }
         }
-        false
     })
     .await;
     connection.close().await;

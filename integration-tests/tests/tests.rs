@@ -1,0 +1,6 @@
+//! Hearth's whole-system tests: one entry file, one module per topic, shared helpers in the crate.
+
+mod conversation;
+mod malformed;
+mod reconnect;
+mod timers;
