@@ -1,6 +1,7 @@
 //! Hearth's whole-system tests: one entry file, one module per topic, shared helpers in the crate.
 
 mod conversation;
+mod llm_flow;
 mod malformed;
 mod reconnect;
 mod timers;
