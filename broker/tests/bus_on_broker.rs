@@ -102,3 +102,28 @@ fn a_taken_port_is_a_clear_error() {
     let err = hearth_broker::start(&config).unwrap_err().to_string();
     assert!(err.contains("broker.mqtt") && err.contains("cannot listen"), "{err}");
 }
+
+#[tokio::test]
+async fn network_listeners_require_credentials() {
+    let port = hearth_broker::free_loopback_port().unwrap().port();
+    let mut config = hearth_broker::BrokerConfig {
+        mqtt: format!("0.0.0.0:{port}").parse().unwrap(),
+        mqtt5: None,
+        websocket: None,
+        ..Default::default()
+    };
+    config.users.insert("node1".into(), "correct horse".into());
+    hearth_broker::start(&config).unwrap();
+
+    let anonymous = BusConfig { host: "127.0.0.1".into(), port, ..BusConfig::default() };
+    let (a, _ac) = Bus::connect(&anonymous, "anon", "default").unwrap();
+    assert!(a.client.wait_connected(Duration::from_secs(2)).await.is_err(), "anonymous client was let in");
+
+    let wrong = BusConfig { username: Some("node1".into()), password: Some("wrong".into()), ..anonymous.clone() };
+    let (w, _wc) = Bus::connect(&wrong, "wrong", "default").unwrap();
+    assert!(w.client.wait_connected(Duration::from_secs(2)).await.is_err(), "wrong password was let in");
+
+    let good = BusConfig { username: Some("node1".into()), password: Some("correct horse".into()), ..anonymous };
+    let (g, _gc) = Bus::connect(&good, "good", "default").unwrap();
+    g.client.wait_connected(WAIT).await.unwrap();
+}

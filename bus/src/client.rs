@@ -286,6 +286,7 @@ struct ReconnectLoop {
 impl ReconnectLoop {
     async fn run(mut self) {
         let mut backoff = BACKOFF_START;
+        let mut refused_logged = false;
         loop {
             match self.eventloop.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
@@ -307,6 +308,16 @@ impl ReconnectLoop {
                 }
                 Ok(_) => {}
                 Err(rumqttc::ConnectionError::RequestsDone) => break,
+                Err(rumqttc::ConnectionError::ConnectionRefused(code)) => {
+                    // Wrong credentials do not fix themselves: say so loudly, but keep trying in case the
+                    // broker's users are being changed.
+                    if !refused_logged {
+                        tracing::error!(service = %self.service, ?code, "the broker refused the connection: check bus.username and bus.password against [broker.users]");
+                        refused_logged = true;
+                    }
+                    let _ = self.connected.send(false);
+                    tokio::time::sleep(BACKOFF_CAP).await;
+                }
                 Err(error) => {
                     if *self.connected.borrow() {
                         warn!(service = %self.service, %error, "lost the broker, reconnecting");
