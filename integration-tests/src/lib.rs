@@ -1,6 +1,8 @@
 //! Helpers for Hearth's whole-system tests: a broker on free ports, services started in-process on it,
 //! and waiting for bus messages with timeouts. The tests themselves live in `tests/`.
 
+pub mod speech;
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
