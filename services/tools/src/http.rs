@@ -79,10 +79,10 @@ impl Http {
     }
 
     fn classify(&self, e: reqwest::Error) -> FetchError {
+        // We parse bodies ourselves, so every reqwest error is about the transport: a body cut short is
+        // a connection problem, not a bad answer.
         if e.is_timeout() {
             FetchError::Timeout(self.timeout)
-        } else if e.is_decode() || e.is_body() {
-            FetchError::Malformed(e.to_string())
         } else {
             FetchError::Unreachable(e.without_url().to_string())
         }

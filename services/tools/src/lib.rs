@@ -58,24 +58,20 @@ impl Tools {
     /// Answers one call; never fails: problems become a spoken sentence with `ok: false`.
     pub async fn on_tool_call(&self, call: &ToolCall) -> ToolResult {
         let args = &call.arguments;
-        let answer: Answer = match call.tool.as_str() {
-            names::GET_TIME => Ok((clock::time_sentence(&self.config.clock()), None)),
-            names::GET_DATE => Ok((clock::date_sentence(&self.config.clock()), None)),
+        let answer = match call.tool.as_str() {
+            names::GET_TIME => Answer::done(clock::time_sentence(&self.config.clock()), None),
+            names::GET_DATE => Answer::done(clock::date_sentence(&self.config.clock()), None),
             names::GET_WEATHER => self.weather(args).await,
             names::WIKIPEDIA => self.wikipedia(args).await,
-            other => Err(format!("I don't know how to do {other}.")),
-        };
-        let (ok, sentence, data) = match answer {
-            Ok((sentence, data)) => (true, sentence, data),
-            Err(sentence) => (false, sentence, None),
+            other => Answer::failed(format!("I don't know how to do {other}.")),
         };
         ToolResult {
             call_id: call.call_id.clone(),
             session_id: call.session_id.clone(),
             tool: call.tool.clone(),
-            ok,
-            sentence,
-            data,
+            ok: answer.ok,
+            sentence: answer.sentence,
+            data: answer.data,
         }
     }
 
@@ -83,28 +79,33 @@ impl Tools {
         let location = string_arg(args, "location");
         let Some(day) = weather::Day::parse(string_arg(args, "day")) else {
             let day = string_arg(args, "day").unwrap_or_default().to_owned();
-            return Err(weather::WeatherError::UnsupportedDay(day).sentence());
+            return Answer::failed(weather::WeatherError::UnsupportedDay(day).sentence());
         };
         let lookup = weather::lookup(&self.http, &self.config.weather, location, day);
         match self.within_deadline(lookup).await {
-            Some(Ok(report)) => Ok((report.sentence, Some(report.data))),
+            Some(Ok(report)) => Answer::done(report.sentence, Some(report.data)),
             Some(Err(e)) => {
                 warn!(tool = names::GET_WEATHER, location, error = %e, "weather lookup failed");
-                Err(e.sentence())
+                Answer::failed(e.sentence())
             }
-            None => Err(weather::unreachable_sentence()),
+            None => Answer::failed(weather::unreachable_sentence()),
         }
     }
 
     async fn wikipedia(&self, args: &Value) -> Answer {
         let topic = string_arg(args, "topic").unwrap_or_default();
         match self.within_deadline(wikipedia::lookup(&self.http, &self.config.wikipedia, topic)).await {
-            Some(Ok(summary)) => Ok((summary.sentence, Some(summary.data))),
+            // An ambiguous topic is said honestly, with the data, but is not an answer.
+            Some(Ok(summary)) => Answer {
+                ok: summary.kind == wikipedia::PageKind::Article,
+                sentence: summary.sentence,
+                data: Some(summary.data),
+            },
             Some(Err(e)) => {
                 warn!(tool = names::WIKIPEDIA, topic, error = %e, "wikipedia lookup failed");
-                Err(e.sentence())
+                Answer::failed(e.sentence())
             }
-            None => Err(wikipedia::unreachable_sentence()),
+            None => Answer::failed(wikipedia::unreachable_sentence()),
         }
     }
 
@@ -119,8 +120,22 @@ impl Tools {
     }
 }
 
-/// A sentence plus optional data, or the sentence saying why not.
-type Answer = Result<(String, Option<Value>), String>;
+/// What a tool says, whether it did what was asked, and data for follow-ups.
+struct Answer {
+    ok: bool,
+    sentence: String,
+    data: Option<Value>,
+}
+
+impl Answer {
+    fn done(sentence: String, data: Option<Value>) -> Answer {
+        Answer { ok: true, sentence, data }
+    }
+
+    fn failed(sentence: String) -> Answer {
+        Answer { ok: false, sentence, data: None }
+    }
+}
 
 fn string_arg<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
     args.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
