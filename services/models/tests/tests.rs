@@ -1,0 +1,5 @@
+//! Integration tests of the model manager against a local HTTP file server.
+
+mod util;
+
+mod pull;
