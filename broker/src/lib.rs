@@ -66,12 +66,11 @@ pub fn start(config: &BrokerConfig) -> Result<BrokerHandle, BrokerError> {
 
 /// Starts a loopback broker on free ports (for tests and benchmarks).
 pub fn start_on_free_ports() -> Result<BrokerHandle, BrokerError> {
-    let config = BrokerConfig {
-        mqtt: free_loopback_port()?,
-        mqtt5: Some(free_loopback_port()?),
-        websocket: Some(free_loopback_port()?),
-        ..BrokerConfig::default()
-    };
+    // Hold all three sockets while choosing, so the OS cannot hand out one port twice.
+    let held: Vec<TcpListener> = (0..3).map(|_| TcpListener::bind("127.0.0.1:0")).collect::<Result<_, _>>()?;
+    let addrs: Vec<SocketAddr> = held.iter().map(TcpListener::local_addr).collect::<Result<_, _>>()?;
+    drop(held);
+    let config = BrokerConfig { mqtt: addrs[0], mqtt5: Some(addrs[1]), websocket: Some(addrs[2]), ..BrokerConfig::default() };
     start(&config)
 }
 

@@ -33,6 +33,11 @@ enum Command {
     Say(commands::say::SayArgs),
     /// Print every bus message as one JSON line (audio summarised). The companion of mosquitto_sub.
     Tap(commands::tap::TapArgs),
+    /// Download and list models.
+    Models {
+        #[command(subcommand)]
+        command: commands::models::ModelsCommand,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -60,6 +65,7 @@ fn main() -> std::process::ExitCode {
             Command::Service { name } => services::run(&file, &name).await,
             Command::Say(args) => commands::say::run(&file, args).await,
             Command::Tap(args) => commands::tap::run(&file, args).await,
+            Command::Models { command } => commands::models::run(&file, command).await,
             Command::Bench { what } => commands::bench::run(&file, what).await,
         }
     });

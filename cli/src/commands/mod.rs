@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod broker;
+pub mod models;
 pub mod say;
 pub mod tap;
 pub mod up;
