@@ -164,7 +164,7 @@ impl AudioConfig {
 
     /// Where the stored volume is kept.
     pub fn state_path(&self) -> Option<PathBuf> {
-        self.data_dir.as_deref().map(|d| state_path_in(d))
+        self.data_dir.as_deref().map(state_path_in)
     }
 }
 

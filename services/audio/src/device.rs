@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-use cpal::{FromSample, Sample, SampleFormat, SizedSample};
+use cpal::{FromSample, SampleFormat, SizedSample};
 
 use crate::AudioError;
 
@@ -156,17 +156,8 @@ where
         move |data: &[T], _: &cpal::InputCallbackInfo| {
             // Never blocks: whatever does not fit is counted and dropped.
             let n = data.len().min(producer.slots());
-            if let Ok(mut chunk) = producer.write_chunk_uninit(n) {
-                let (a, b) = chunk.as_mut_slices();
-                let split = a.len();
-                for (slot, s) in a.iter_mut().zip(&data[..split]) {
-                    slot.write(s.to_sample::<f32>());
-                }
-                for (slot, s) in b.iter_mut().zip(&data[split..n]) {
-                    slot.write(s.to_sample::<f32>());
-                }
-                // SAFETY: every slot of both slices was written above (a.len() + b.len() == n).
-                unsafe { chunk.commit_all() };
+            if let Ok(chunk) = producer.write_chunk_uninit(n) {
+                chunk.fill_from_iter(data[..n].iter().map(|s| s.to_sample::<f32>()));
             }
             if n < data.len() {
                 overruns.fetch_add((data.len() - n) as u64, Ordering::Relaxed);

@@ -126,7 +126,6 @@ impl Runner {
             };
             info!(device = %capture.description, "microphone open");
             self.tell(MicEvent::Ready(format!("device: {}", capture.description)));
-            last_problem = None;
             match self.capture_loop(capture) {
                 Ok(()) => break,
                 Err(why) => {
@@ -148,6 +147,9 @@ impl Runner {
         let mut dropped = 0u64;
         let mut reported_overruns = 0u64;
         let per_ms = capture.rate_hz as f64 * capture.channels as f64 / 1000.0;
+        let started = Instant::now();
+        let mut accepted = 0u64;
+        let mut too_fast = 0u64;
         while !self.stopped() {
             std::thread::sleep(POLL);
             if let Some(why) = capture.failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
@@ -166,6 +168,23 @@ impl Runner {
                 block.extend_from_slice(b);
                 chunk.commit_all();
             }
+            // A device without a clock (ALSA `null`) delivers audio as fast as it is read: keep
+            // only what real time allows, so the bus is not flooded. The 5 % and half a second of
+            // slack are far beyond any real sound card's clock drift.
+            let allowed = (started.elapsed().as_secs_f64() * 1050.0 + 500.0) * per_ms;
+            let keep = ((allowed - accepted as f64).max(0.0) as usize).min(block.len());
+            let keep = keep - keep % capture.channels as usize;
+            if keep < block.len() {
+                if too_fast == 0 {
+                    warn!(device = %capture.description, "the capture device delivers audio faster than real time; dropping the excess");
+                }
+                too_fast += (block.len() - keep) as u64;
+                block.truncate(keep);
+                if block.is_empty() {
+                    continue;
+                }
+            }
+            accepted += block.len() as u64;
             // The newest sample is "now"; the block's first sample is its length earlier.
             let capture_ms = now_ms() as f64 - block.len() as f64 / per_ms;
             frames.clear();

@@ -284,7 +284,6 @@ impl Runner {
             };
             info!(device = %playback.description, "speaker open");
             self.emit(SpeakerEvent::Ready(format!("device: {}", playback.description)));
-            last_problem = None;
             if let Err(why) = self.device_loop(playback) {
                 let message = missing_device_message(Direction::Output, &format!("the playback device failed: {why}"));
                 warn!(%message, "speaker lost");
@@ -332,13 +331,8 @@ impl Runner {
                 let want = pb.samples.slots().min(buf.len());
                 let n = player.render(&mut buf[..want], Instant::now(), &mut events);
                 if n > 0 {
-                    if let Ok(mut chunk) = pb.samples.write_chunk(n) {
-                        let (a, b) = chunk.as_mut_slices();
-                        let split = a.len();
-                        a.copy_from_slice(&buf[..split]);
-                        b.copy_from_slice(&buf[split..n]);
-                        chunk.commit_all();
-                    }
+                    // `n` is at most the free slots, so all of it fits.
+                    let _ = pb.samples.push_partial_slice(&buf[..n]);
                     pushed += n as u64;
                 }
                 if n < want {
