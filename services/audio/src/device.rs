@@ -283,3 +283,41 @@ pub fn missing_device_message(direction: Direction, detail: &str) -> String {
         ),
     }
 }
+
+/// alsa-lib prints its own complaints to stderr on every failed open (`cannot find card '0'`); with
+/// the retry loop that would fill the log every few seconds. Created in a thread, this routes them
+/// into a buffer of that thread instead, for [`AlsaErrors::take`] to log at debug level.
+pub struct AlsaErrors {
+    #[cfg(target_os = "linux")]
+    buffer: Option<std::rc::Rc<std::cell::RefCell<alsa::Output>>>,
+}
+
+impl AlsaErrors {
+    pub fn capture() -> Self {
+        #[cfg(target_os = "linux")]
+        {
+            Self { buffer: alsa::Output::local_error_handler().ok() }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Self {}
+        }
+    }
+
+    /// What alsa-lib said since the last call (empty elsewhere than Linux).
+    pub fn take(&mut self) -> String {
+        #[cfg(target_os = "linux")]
+        {
+            let text = self.buffer.as_ref().map(|o| o.borrow().to_string()).unwrap_or_default();
+            if !text.is_empty() {
+                // A fresh buffer empties the old one.
+                self.buffer = alsa::Output::local_error_handler().ok();
+            }
+            text.trim().to_string()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            String::new()
+        }
+    }
+}

@@ -110,11 +110,13 @@ impl Runner {
     /// A sound card, reopened every few seconds while it is missing or after it failed.
     fn device(self) {
         let mut last_problem: Option<String> = None;
+        let mut alsa = device::AlsaErrors::capture();
         while !self.stopped() {
             let capture = match device::open_capture(&self.config.input_device) {
                 Ok(c) => c,
                 Err(e) => {
                     let message = missing_device_message(Direction::Input, &e.to_string());
+                    debug!(alsa = %alsa.take(), "alsa-lib said");
                     if last_problem.as_deref() != Some(message.as_str()) {
                         warn!(%message, "microphone unavailable");
                         self.tell(MicEvent::Unavailable(message.clone()));

@@ -268,11 +268,13 @@ impl Runner {
     /// A sound card, reopened every few seconds while it is missing or after it failed.
     fn device(&mut self) {
         let mut last_problem: Option<String> = None;
+        let mut alsa = device::AlsaErrors::capture();
         while !self.stopped() {
             let playback = match device::open_playback(&self.config.output_device, RING_MS) {
                 Ok(p) => p,
                 Err(e) => {
                     let message = missing_device_message(Direction::Output, &e.to_string());
+                    debug!(alsa = %alsa.take(), "alsa-lib said");
                     if last_problem.as_deref() != Some(message.as_str()) {
                         warn!(%message, "speaker unavailable");
                         self.emit(SpeakerEvent::Unavailable(message.clone()));

@@ -44,7 +44,7 @@ async fn volume_scales_playback_and_survives_a_restart() {
     let (loud, soft) = all.split_at(tone.len());
     let ratio = peak(&soft[2000..]) as f32 / peak(&loud[2000..]) as f32;
     assert!((ratio - 0.25).abs() < 0.01, "50 % gives {ratio} of the amplitude");
-    assert_eq!(peak(&loud[2000..]), peak(&tone[2000..]));
+    assert!((peak(&loud[2000..]) - peak(&tone[2000..])).abs() <= 1, "100 % plays the samples as they are");
     service.stop().await;
 
     let stored = std::fs::read_to_string(state_path_in(dir.path())).unwrap();
@@ -85,12 +85,18 @@ async fn malformed_payloads_on_every_topic_do_not_stop_the_service() {
     // Still working: the volume was clamped, the odd chunks were answered, a chime plays.
     client.publish(SITE, &Chime { chime: ChimeKind::GotIt, session_id: None }).await.unwrap();
     let mut ids = Vec::new();
+    let mut volumes = Vec::new();
     while ids.len() < 3 {
-        ids.push(next::<Played>(&mut inbox).await.utterance_id);
+        let e = next_matching(&mut inbox, |e| e.is::<Played>() || e.is::<Volume>()).await;
+        if let Some(p) = e.decode::<Played>() {
+            ids.push(p.utterance_id);
+        } else if let Some(v) = e.decode::<Volume>() {
+            volumes.push(v);
+        }
     }
     assert!(ids.contains(&"weird".to_string()) && ids.contains(&"weird2".to_string()), "{ids:?}");
     assert!(ids.iter().any(|i| i.starts_with("chime-got_it-")), "{ids:?}");
-    let volumes = collect_for::<Volume>(&mut inbox, Duration::from_millis(300)).await;
+    volumes.extend(collect_for::<Volume>(&mut inbox, Duration::from_millis(300)).await);
     assert!(volumes.contains(&Volume { volume: 100 }), "{volumes:?}");
     assert!(!service.task.is_finished());
     let dropped = hearth_bus::codec::dropped_payloads();

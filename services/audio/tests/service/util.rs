@@ -19,7 +19,11 @@ pub struct Rig {
 
 impl Rig {
     pub fn new() -> Rig {
-        let broker = hearth_broker::start_on_free_ports().expect("broker starts");
+        // start_on_free_ports picks each port separately and can pick the same one twice when
+        // tests run in parallel; try again then.
+        let broker = (0..5)
+            .find_map(|_| hearth_broker::start_on_free_ports().ok())
+            .unwrap_or_else(|| hearth_broker::start_on_free_ports().expect("broker starts"));
         let bus = BusConfig { host: "127.0.0.1".into(), port: broker.mqtt.port(), ..BusConfig::default() };
         Rig { _broker: broker, bus }
     }
@@ -110,6 +114,14 @@ pub async fn status_where(inbox: &mut Inbox, pred: impl Fn(&ServiceStatus) -> bo
     })
     .await
     .expect("timed out waiting for the status")
+}
+
+/// The service's retained status, read by a fresh subscriber.
+pub async fn current_status(rig: &Rig) -> ServiceStatus {
+    let (_c, mut inbox, conn) = rig.listener(&["service/audio/status"]).await;
+    let status = status_where(&mut inbox, |_| true).await;
+    conn.close().await;
+    status
 }
 
 pub fn is_online(s: &ServiceStatus) -> bool {
