@@ -119,6 +119,8 @@ pub enum OutputKind {
 
 impl AudioConfig {
     /// The `[audio]` table of `file`, validated, with `data_dir` taken from the node.
+    // ConfigError is hearth-node's; it runs once at start, so its size does not matter here.
+    #[allow(clippy::result_large_err)]
     pub fn from_node(file: &NodeFile) -> Result<AudioConfig, ConfigError> {
         let mut config: AudioConfig = file.section("audio")?;
         config.validate().map_err(|(key, why)| file.invalid(format!("audio.{key}"), why))?;

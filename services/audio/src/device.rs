@@ -95,6 +95,20 @@ fn find_device(direction: Direction, wanted: &str) -> Result<cpal::Device, Audio
     })
 }
 
+/// The error for a device that was found but cannot be opened.
+fn open_failure(direction: Direction, device: &cpal::Device) -> impl Fn(cpal::Error) -> AudioError {
+    let id = device_id(device);
+    move |e: cpal::Error| AudioError::NoDevice {
+        direction,
+        detail: format!(
+            "{} device {id:?} cannot be opened: {} ({:?})",
+            direction.word(),
+            e.to_string().trim_end_matches('.'),
+            e.kind()
+        ),
+    }
+}
+
 /// An open capture stream. Dropping it closes the device.
 pub struct Capture {
     pub description: String,
@@ -112,8 +126,8 @@ pub struct Capture {
 pub fn open_capture(wanted: &str) -> Result<Capture, AudioError> {
     let direction = Direction::Input;
     let device = find_device(direction, wanted)?;
-    let fail = |e: cpal::Error| AudioError::NoDevice { direction, detail: format!("{} ({:?})", e, e.kind()) };
-    let supported = device.default_input_config().map_err(fail)?;
+    let fail = open_failure(direction, &device);
+    let supported = device.default_input_config().map_err(&fail)?;
     let config = supported.config();
     let rate_hz = config.sample_rate;
     let channels = config.channels;
@@ -132,8 +146,8 @@ pub fn open_capture(wanted: &str) -> Result<Capture, AudioError> {
         SampleFormat::F64 => build_capture::<f64>(&device, config, producer, &overruns, &failure),
         other => return Err(AudioError::NoDevice { direction, detail: format!("sample format {other} is not supported") }),
     }
-    .map_err(fail)?;
-    stream.play().map_err(fail)?;
+    .map_err(&fail)?;
+    stream.play().map_err(&fail)?;
     let description = format!("{} ({}), {rate_hz} Hz, {channels} ch, {}", device_name(&device), device_id(&device), supported.sample_format());
     Ok(Capture { description, rate_hz, channels, samples, overruns, failure, _stream: stream })
 }
@@ -197,8 +211,8 @@ pub struct Playback {
 pub fn open_playback(wanted: &str, ring_ms: u32) -> Result<Playback, AudioError> {
     let direction = Direction::Output;
     let device = find_device(direction, wanted)?;
-    let fail = |e: cpal::Error| AudioError::NoDevice { direction, detail: format!("{} ({:?})", e, e.kind()) };
-    let supported = device.default_output_config().map_err(fail)?;
+    let fail = open_failure(direction, &device);
+    let supported = device.default_output_config().map_err(&fail)?;
     let config = supported.config();
     let rate_hz = config.sample_rate;
     let channels = config.channels;
@@ -218,8 +232,8 @@ pub fn open_playback(wanted: &str, ring_ms: u32) -> Result<Playback, AudioError>
         SampleFormat::F64 => build_playback::<f64>(&device, config, shared, &failure),
         other => return Err(AudioError::NoDevice { direction, detail: format!("sample format {other} is not supported") }),
     }
-    .map_err(fail)?;
-    stream.play().map_err(fail)?;
+    .map_err(&fail)?;
+    stream.play().map_err(&fail)?;
     let description = format!("{} ({}), {rate_hz} Hz, {channels} ch, {}", device_name(&device), device_id(&device), supported.sample_format());
     Ok(Playback { description, rate_hz, samples, consumed, flush, failure, _stream: stream })
 }

@@ -24,6 +24,8 @@ const POLL: Duration = Duration::from_millis(10);
 /// How long to wait before trying an absent or failed capture device again.
 const RETRY: Duration = Duration::from_secs(5);
 const FRAME: Duration = Duration::from_millis(20);
+/// Capture overruns are reported at most this often.
+const OVERRUN_REPORT: Duration = Duration::from_secs(5);
 
 /// What the microphone thread tells the service.
 #[derive(Debug)]
@@ -152,6 +154,7 @@ impl Runner {
         let started = Instant::now();
         let mut accepted = 0u64;
         let mut too_fast = 0u64;
+        let mut last_overrun_report = Instant::now();
         while !self.stopped() {
             std::thread::sleep(POLL);
             if let Some(why) = capture.failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
@@ -199,10 +202,15 @@ impl Runner {
                     }
                 }
             }
+            // Overruns lose audio; say so at most every few seconds. A clockless device overruns
+            // all the time by nature and was reported above.
             let overruns = capture.overruns.load(Ordering::Relaxed);
-            if overruns > reported_overruns {
-                debug!(samples = overruns - reported_overruns, "capture ring overrun");
+            if overruns > reported_overruns && last_overrun_report.elapsed() >= OVERRUN_REPORT {
+                if too_fast == 0 {
+                    warn!(samples = overruns - reported_overruns, "capture overrun: the microphone thread fell behind, audio was lost");
+                }
                 reported_overruns = overruns;
+                last_overrun_report = Instant::now();
             }
         }
         Ok(())

@@ -19,6 +19,8 @@ pub struct Rig {
 
 impl Rig {
     pub fn new() -> Rig {
+        // RUST_LOG=hearth_audio=debug shows what the service does.
+        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
         // start_on_free_ports picks each port separately and can pick the same one twice when
         // tests run in parallel; try again then.
         let broker = (0..5)
