@@ -1,0 +1,252 @@
+//! The audio service: microphone frames onto the bus, speech and chimes out of the speaker.
+//!
+//! The microphone (a sound card at its native rate and format, a WAV file, stdin, or none) is
+//! converted to 16 kHz mono s16 with a real resampler and published as 20 ms [`AudioFrame`]s on
+//! `hearth/<site>/audio/frame`. [`PlayChunk`]s on `audio/play` are queued per utterance, resampled
+//! to the speaker's rate and played one utterance after another; each gets a [`Played`] event.
+//! Chimes, volume, stop, mic mute and ducking complete the controls. A missing sound card leaves
+//! the service up with status `unavailable` and a message naming what to set.
+//!
+//! # Layout
+//! - [`config`]: the `[audio]` table.
+//! - [`resample`]: streaming resampler and the microphone framer (engines).
+//! - [`playback`]: the playback queue and mixer (engine).
+//! - [`wav`]: WAV file source and the growing WAV sink.
+//! - [`chime`]: the chimes, generated in code.
+//! - [`device`]: sound cards through cpal, and the missing-device message.
+//! - [`mic`], [`speaker`]: the two threads that own a source and a sink.
+//! - [`state`]: the stored volume.
+
+pub mod chime;
+pub mod config;
+pub mod device;
+pub mod mic;
+pub mod playback;
+pub mod resample;
+pub mod speaker;
+pub mod state;
+pub mod wav;
+
+use std::path::PathBuf;
+
+use hearth_bus::audio::{
+    AudioFrame, Chime, Duck, MicState, PlayChunk, SetMicMuted, SetVolume, StopPlayback, Volume,
+    MIC_SAMPLE_RATE_HZ,
+};
+use hearth_bus::service::ServiceState;
+use hearth_bus::{Bus, BusClient, BusError, Envelope, Message, Shutdown};
+use thiserror::Error;
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+pub use config::AudioConfig;
+use device::Direction;
+use mic::{Mic, MicEvent};
+use playback::PlayerEvent;
+use resample::MicFrame;
+use speaker::{Speaker, SpeakerCommand, SpeakerEvent};
+
+#[derive(Debug, Error)]
+pub enum AudioError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error("`{key}` {why}")]
+    Config { key: &'static str, why: String },
+    #[error("{detail}")]
+    NoDevice { direction: Direction, detail: String },
+    #[error("{0}")]
+    Device(String),
+    #[error("sample rate {rate_hz} Hz is not supported (4000 to 384000 Hz)")]
+    BadRate { rate_hz: u32 },
+    #[error("{channels} channels is not a channel count")]
+    BadChannels { channels: u16 },
+    #[error("resampler: {0}")]
+    Resampler(String),
+    #[error("{path}: {source}")]
+    Wav { path: PathBuf, source: hound::Error },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("chunk {seq} of utterance {utterance_id} arrived after the utterance ended")]
+    StaleChunk { utterance_id: String, seq: u32 },
+    #[error("chunk {seq} of utterance {utterance_id} arrived twice")]
+    DuplicateChunk { utterance_id: String, seq: u32 },
+}
+
+/// Frames queued between the microphone thread and the publisher: 5 s.
+const MIC_QUEUE_FRAMES: usize = 250;
+
+/// How one direction is doing.
+#[derive(Debug, Clone, PartialEq)]
+enum Side {
+    Off,
+    Starting,
+    Ready(String),
+    Unavailable(String),
+}
+
+/// Runs the audio service until shutdown.
+pub async fn run(config: AudioConfig, bus: Bus, shutdown: Shutdown) -> Result<(), AudioError> {
+    config.validate().map_err(|(key, why)| AudioError::Config { key, why })?;
+    let Bus { client, mut inbox } = bus;
+    let site = client.site().to_string();
+    client.subscribe_site::<PlayChunk>(&site).await?;
+    client.subscribe_site::<Chime>(&site).await?;
+    client.subscribe_site::<StopPlayback>(&site).await?;
+    client.subscribe_site::<SetVolume>(&site).await?;
+    client.subscribe_site::<SetMicMuted>(&site).await?;
+
+    let state_path = config.state_path();
+    let volume = state_path.as_deref().and_then(state::load).map_or(config.volume_percent, |s| s.volume);
+    client.publish(&site, &Volume { volume }).await?;
+    let mut muted = false;
+    client.publish(&site, &MicState { muted }).await?;
+
+    let (mic_tx, mut mic_rx) = mpsc::channel(MIC_QUEUE_FRAMES);
+    let mic = Mic::start(&config, mic_tx)?;
+    let (speaker_tx, mut speaker_rx) = mpsc::unbounded_channel();
+    let speaker = Speaker::start(&config, volume, speaker_tx)?;
+    let mut health = Health { mic: if mic.is_some() { Side::Starting } else { Side::Off }, speaker: Side::Starting };
+    health.publish(&client).await;
+    info!(input = %config.input, output = %config.output, volume, "audio ready");
+
+    let mut service = Service { client: client.clone(), site, speaker, state_path, volume, seq: 0 };
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => break,
+            envelope = inbox.recv() => {
+                let Some(envelope) = envelope else { break };
+                service.on_envelope(&envelope, &mut muted).await;
+            }
+            Some(event) = mic_rx.recv() => match event {
+                MicEvent::Frame(frame) if !muted => service.publish_frame(frame).await,
+                MicEvent::Frame(_) => {}
+                MicEvent::Ready(what) => health.set_mic(Side::Ready(what), &client).await,
+                MicEvent::Unavailable(why) => health.set_mic(Side::Unavailable(why), &client).await,
+            },
+            Some(event) = speaker_rx.recv() => match event {
+                SpeakerEvent::Player(PlayerEvent::Finished(played)) => service.publish(&played).await,
+                SpeakerEvent::Player(PlayerEvent::Duck(active)) => service.publish(&Duck { active }).await,
+                SpeakerEvent::Ready(what) => health.set_speaker(Side::Ready(what), &client).await,
+                SpeakerEvent::Unavailable(why) => health.set_speaker(Side::Unavailable(why), &client).await,
+            },
+        }
+    }
+    // Closing the receiver first frees a source thread that waits for room.
+    drop(mic_rx);
+    let Service { speaker, .. } = service;
+    let _ = tokio::task::spawn_blocking(move || {
+        if let Some(m) = mic {
+            m.stop();
+        }
+        speaker.stop();
+    })
+    .await;
+    info!("audio stopped");
+    Ok(())
+}
+
+struct Service {
+    client: BusClient,
+    site: String,
+    speaker: Speaker,
+    state_path: Option<PathBuf>,
+    volume: u8,
+    /// Frames published since start (muted frames are not counted).
+    seq: u64,
+}
+
+impl Service {
+    async fn on_envelope(&mut self, envelope: &Envelope, muted: &mut bool) {
+        if let Some(chunk) = envelope.decode::<PlayChunk>() {
+            self.speaker.send(SpeakerCommand::Chunk(chunk));
+        } else if let Some(c) = envelope.decode::<Chime>() {
+            self.speaker.send(SpeakerCommand::Chime { kind: c.chime, session_id: c.session_id });
+        } else if let Some(stop) = envelope.decode::<StopPlayback>() {
+            info!(reason = %stop.reason, "stop playback");
+            self.speaker.send(SpeakerCommand::Stop);
+        } else if let Some(set) = envelope.decode::<SetVolume>() {
+            self.on_set_volume(set.volume).await;
+        } else if let Some(set) = envelope.decode::<SetMicMuted>() {
+            *muted = set.muted;
+            info!(muted = set.muted, "microphone mute");
+            self.publish(&MicState { muted: set.muted }).await;
+        }
+    }
+
+    async fn on_set_volume(&mut self, requested: u8) {
+        let volume = requested.min(100);
+        if volume != requested {
+            warn!(requested, "volume above 100 %, using 100");
+        }
+        self.volume = volume;
+        self.speaker.send(SpeakerCommand::Volume(volume));
+        if let Some(path) = self.state_path.clone() {
+            let saved = tokio::task::spawn_blocking(move || state::save(&path, state::StoredState { volume })).await;
+            if let Ok(Err(e)) = saved {
+                warn!(error = %e, "cannot store the volume; it will not survive a restart");
+            }
+        }
+        info!(volume, "volume set");
+        self.publish(&Volume { volume }).await;
+    }
+
+    async fn publish_frame(&mut self, frame: MicFrame) {
+        let msg = AudioFrame::from_samples(self.seq, frame.timestamp_ms, MIC_SAMPLE_RATE_HZ, 1, &frame.samples);
+        self.seq += 1;
+        self.publish(&msg).await;
+    }
+
+    async fn publish<M: Message>(&self, msg: &M) {
+        if let Err(error) = self.client.publish(&self.site, msg).await {
+            warn!(topic = M::SUFFIX, %error, "cannot publish");
+        }
+    }
+}
+
+/// The service status from both directions: `unavailable` (with every reason) while either lacks
+/// its device, else `online`.
+struct Health {
+    mic: Side,
+    speaker: Side,
+}
+
+impl Health {
+    async fn set_mic(&mut self, side: Side, client: &BusClient) {
+        if self.mic != side {
+            self.mic = side;
+            self.publish(client).await;
+        }
+    }
+
+    async fn set_speaker(&mut self, side: Side, client: &BusClient) {
+        if self.speaker != side {
+            self.speaker = side;
+            self.publish(client).await;
+        }
+    }
+
+    async fn publish(&self, client: &BusClient) {
+        let problems: Vec<&str> = [&self.mic, &self.speaker]
+            .into_iter()
+            .filter_map(|s| match s {
+                Side::Unavailable(why) => Some(why.as_str()),
+                _ => None,
+            })
+            .collect();
+        let (state, detail) =
+            if problems.is_empty() { (ServiceState::Online, None) } else { (ServiceState::Unavailable, Some(problems.join("; "))) };
+        let describe = |name: &str, s: &Side| match s {
+            Side::Off => format!("{name}:none"),
+            Side::Starting => format!("{name}:starting"),
+            Side::Ready(what) => format!("{name}:{what}"),
+            Side::Unavailable(_) => format!("{name}:unavailable"),
+        };
+        let capabilities = vec![describe("mic", &self.mic), describe("speaker", &self.speaker), "chimes".into()];
+        if let Err(error) = client.set_capabilities(capabilities).await {
+            warn!(%error, "cannot publish capabilities");
+        }
+        if let Err(error) = client.set_status(state, detail).await {
+            warn!(%error, "cannot publish status");
+        }
+    }
+}
