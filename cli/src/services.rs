@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use hearth_node::{serve, NodeFile};
 
 /// Services `hearth service NAME` runs in this binary.
-pub const BUILT_IN: &[&str] = &["brain", "timers", "tools"];
+pub const BUILT_IN: &[&str] = &["audio", "brain", "timers", "tools"];
 
 /// Services with their own binary, and the binary's name.
 pub const EXTERNAL: &[(&str, &str)] = &[("asr", "hearth-asr"), ("llm", "hearth-llm")];
@@ -16,6 +16,10 @@ pub const EXTERNAL: &[(&str, &str)] = &[("asr", "hearth-asr"), ("llm", "hearth-l
 /// Runs the built-in service `name` until SIGINT/SIGTERM.
 pub async fn run(file: &NodeFile, name: &str) -> anyhow::Result<ExitCode> {
     match name {
+        "audio" => {
+            let config = hearth_audio::AudioConfig::from_node(file)?;
+            serve(file, "audio", |bus, shutdown| hearth_audio::run(config, bus, shutdown)).await?;
+        }
         "brain" => {
             let config: hearth_brain::BrainConfig = file.section("brain")?;
             config.validate().map_err(|(key, why)| file.invalid(key, why))?;
