@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 use hearth_wake::detector::{DetectorSpec, WakeDetector, WordSpec};
 use hearth_wake::onnx::OnnxError;
@@ -170,18 +169,18 @@ pub fn bench_wake(options: &BenchOptions) -> Result<BenchReport, BenchError> {
         BenchRow { what: format!("wake, {n} words"), hearth_cpu_per_audio_s: wake_cost(options, &options.words, &audio)?, python_cpu_per_audio_s: None },
         BenchRow { what: "vad (silero)".into(), hearth_cpu_per_audio_s: vad_cost(options, &audio)?, python_cpu_per_audio_s: None },
     ];
-    let mut python_note = None;
-    match &options.python {
-        None => python_note = Some("not run".into()),
+    let python_note = match &options.python {
+        None => "not run".to_string(),
         Some(python) => match python_cost(options, python) {
             Ok(p) => {
                 rows[0].python_cpu_per_audio_s = Some(p.wake_1);
                 rows[1].python_cpu_per_audio_s = Some(p.wake_n);
                 rows[2].python_cpu_per_audio_s = p.vad;
-                python_note = Some("openwakeword (ONNX), silero through onnxruntime as silero-vad's OnnxWrapper streams".into());
+                "openwakeword 0.6 (ONNX); silero through onnxruntime as silero-vad's OnnxWrapper streams".to_string()
             }
-            Err(e) => python_note = Some(e),
+            Err(e) => e,
         },
-    }
+    };
+    let python_note = Some(python_note);
     Ok(BenchReport { audio_s: audio.len() as f64 / 16_000.0, rows, python_note })
 }

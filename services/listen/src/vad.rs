@@ -13,7 +13,8 @@ pub const CHUNK_SAMPLES: usize = 512;
 const CONTEXT_SAMPLES: usize = 64;
 /// Size of the recurrent state, [2, 1, 128].
 const STATE_LEN: usize = 2 * 128;
-const SAMPLE_RATE_HZ: i64 = 16_000;
+/// The `sr` input: the model also knows 8 kHz, Hearth always streams 16 kHz.
+static SAMPLE_RATE_HZ: [i64; 1] = [16_000];
 
 pub struct SileroVad {
     session: Session,
@@ -63,7 +64,7 @@ impl SileroVad {
         let fail = |e: ort::Error| OnnxError::Run { model: self.name.clone(), why: e.to_string() };
         let input = TensorRef::from_array_view(([1usize, CONTEXT_SAMPLES + CHUNK_SAMPLES], &self.input[..])).map_err(fail)?;
         let state = TensorRef::from_array_view(([2usize, 1, 128], &self.state[..])).map_err(fail)?;
-        let sr = TensorRef::from_array_view(((), &[SAMPLE_RATE_HZ][..])).map_err(fail)?;
+        let sr = TensorRef::from_array_view(((), &SAMPLE_RATE_HZ[..])).map_err(fail)?;
         let outputs = self
             .session
             .run(ort::inputs!["input" => input, "state" => state, "sr" => sr])

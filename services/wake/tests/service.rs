@@ -90,10 +90,10 @@ async fn detects_switches_and_mutes() {
         return;
     }
     let mut rig = start(standin_config()).await;
-    let (_, state) = next::<WakeState>(&mut rig.inbox).await;
-    assert_eq!(state, WakeState { enabled: true, words: vec!["tone_1k".into()] });
     let (_, status) = next::<ServiceStatus>(&mut rig.inbox).await;
     assert_eq!(status.state, ServiceState::Online);
+    let (_, state) = next::<WakeState>(&mut rig.inbox).await;
+    assert_eq!(state, WakeState { enabled: true, words: vec!["tone_1k".into()] });
 
     send_audio(&rig.talker, "kitchen", &word_audio(), 0).await;
     let (e, first) = next::<WakeDetected>(&mut rig.inbox).await;
