@@ -34,20 +34,24 @@ fn jfk() -> Option<Vec<i16>> {
 #[test]
 fn speech_then_silence_ends_on_silence_with_preroll() {
     let (Some(model), Some(speech)) = (real_vad(), jfk()) else { return };
-    let Some(mut e) = endpointer(&model, EndpointerSettings::default()) else { return };
     // 1 s of quiet, the first 2.3 s of the speech ("And so my fellow Americans"), then silence.
     let audio = [silence(1.0), speech[..(2.3 * 16_000.0) as usize].to_vec(), silence(3.0)].concat();
-    let ending = capture(&mut e, &audio, None).expect("must end");
+    let run = |preroll_ms: u64| {
+        let settings = EndpointerSettings { preroll_ms, ..EndpointerSettings::default() };
+        endpointer(&model, settings).map(|mut e| capture(&mut e, &audio, None).expect("must end"))
+    };
+    let Some(ending) = run(300) else { return };
     assert_eq!(ending.reason, EndReason::Silence, "{:?}", (ending.reason, ending.speech_ms, ending.duration_ms));
     assert!(ending.speech_ms >= 1000, "speech {} ms", ending.speech_ms);
     // Ends within the trailing silence, soon after the speech stops.
     assert!((3300..=4600).contains(&ending.duration_ms), "ended at {} ms", ending.duration_ms);
     let utterance = ending.utterance.expect("an utterance follows");
-    // It starts about 300 ms before the speech did, so it holds a little of the leading quiet ...
-    let lead = utterance.iter().take_while(|&&s| s == 0).count();
-    assert!((1_600..=8_000).contains(&lead), "{lead} samples of pre-roll silence");
-    // ... and all of the speech.
-    assert!(utterance.len() >= (2.3 * 16_000.0) as usize);
+    // Without pre-roll the utterance starts where speech was detected, inside the speech ...
+    let bare = run(0).unwrap().utterance.unwrap();
+    assert!(bare[0] != 0 || bare[1] != 0, "speech starts after the leading silence");
+    // ... and the pre-roll adds exactly 300 ms before it.
+    assert_eq!(utterance.len() - bare.len(), 300 * 16);
+    assert!(utterance.len() >= (2.0 * 16_000.0) as usize);
 }
 
 #[test]

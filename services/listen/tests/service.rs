@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use hearth_bus::audio::{AudioFrame, Chime, ChimeKind, StopPlayback};
 use hearth_bus::listen::{EndReason, ListenReason, ListeningEnded, ListeningStarted, StartListening, Utterance};
-use hearth_bus::service::{ServiceState, ServiceStatus};
+use hearth_bus::service::{ServiceInfo, ServiceState, ServiceStatus};
 use hearth_bus::wake::WakeDetected;
 use hearth_bus::{Bus, BusClient, BusConfig, Connection, Envelope, Inbox, Message, Shutdown};
 use hearth_listen::ListenConfig;
@@ -36,13 +36,19 @@ async fn start(config: ListenConfig) -> Rig {
         conn.close().await;
     });
     let mut rig = Rig { talker, inbox, shutdown, _connection: connection };
-    // Wait until the service says how it is before driving it.
-    loop {
-        let (_, status) = next::<ServiceStatus>(&mut rig.inbox).await;
-        if status.state != ServiceState::Offline {
-            break;
+    // Drive it only once it has subscribed: it then publishes its capabilities, or `unavailable`.
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let e = rig.inbox.recv().await.expect("inbox closed");
+            let ready = e.decode::<ServiceInfo>().is_some_and(|i| !i.capabilities.is_empty())
+                || e.decode::<ServiceStatus>().is_some_and(|s| s.state == ServiceState::Unavailable);
+            if ready {
+                break;
+            }
         }
-    }
+    })
+    .await
+    .expect("the service never became ready");
     rig
 }
 
