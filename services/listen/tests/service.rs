@@ -97,6 +97,8 @@ async fn send_audio(client: &BusClient, samples: &[i16], t0_ms: i64) {
     for (i, frame) in samples.chunks(320).enumerate() {
         let msg = AudioFrame::from_samples(i as u64, t0_ms + i as i64 * 20, 16_000, 1, frame);
         client.publish("kitchen", &msg).await.unwrap();
+        // Faster than real time, but paced like a microphone so QoS 0 frames are not dropped in a burst.
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
 

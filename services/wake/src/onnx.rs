@@ -75,7 +75,7 @@ pub fn session(library: &Path, model: &Path, threads: usize) -> Result<Session, 
     let fail = |e: String| OnnxError::Model { path: model.to_path_buf(), why: e };
     let mut builder = Session::builder(&env)
         .map_err(|e| fail(e.to_string()))?
-        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .with_optimization_level(GraphOptimizationLevel::All)
         .map_err(|e| fail(e.to_string()))?
         .with_intra_threads(threads.max(1))
         .map_err(|e| fail(e.to_string()))?
