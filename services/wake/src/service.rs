@@ -1,0 +1,275 @@
+//! The wake service: microphone frames of every site in, `wake/detected` out.
+//!
+//! The engine runs on its own named thread (`wake-engine`) with one [`WakeDetector`] per site; the async
+//! loop only decodes, routes and publishes. A site's frames are not fed while detection is switched
+//! off there, or while the assistant speaks there (unless `barge_in`); the detector is reset when
+//! feeding resumes so stale audio cannot complete a word.
+
+use std::collections::HashMap;
+use std::sync::mpsc as std_mpsc;
+
+use hearth_bus::audio::{AudioFrame, StopPlayback, MIC_SAMPLE_RATE_HZ};
+use hearth_bus::brain::{AssistantState, StateChanged};
+use hearth_bus::ids::new_id;
+use hearth_bus::service::ServiceState;
+use hearth_bus::wake::{SetWake, WakeDetected, WakeState};
+use hearth_bus::{Bus, BusClient, BusError, Envelope, Shutdown};
+use thiserror::Error;
+use tokio::sync::mpsc;
+use tracing::{error, info, warn};
+
+use crate::config::{WakeConfig, PULL_COMMAND};
+use crate::detector::{DetectorSpec, WakeDetector, SAMPLE_RATE_HZ};
+use crate::onnx::OnnxError;
+
+#[derive(Debug, Error)]
+pub enum WakeError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error(transparent)]
+    Onnx(#[from] OnnxError),
+    #[error("could not start the wake engine thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// Frames queued for the engine before new ones are dropped (10 s at 50 frames a second).
+const ENGINE_QUEUE: usize = 500;
+
+enum ToEngine {
+    Frame { site: String, samples: Vec<i16>, timestamp_ms: i64 },
+    Reset { site: String },
+}
+
+struct Heard {
+    site: String,
+    word: String,
+    score: f32,
+    timestamp_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Site {
+    enabled: bool,
+    speaking: bool,
+}
+
+/// Serves wake word detection for every site until shutdown.
+pub async fn run(config: WakeConfig, bus: Bus, shutdown: Shutdown) -> Result<(), WakeError> {
+    let Bus { client, mut inbox } = bus;
+    client.subscribe_all_sites::<AudioFrame>().await?;
+    client.subscribe_all_sites::<SetWake>().await?;
+    client.subscribe_all_sites::<StateChanged>().await?;
+
+    let engine = match start_engine(&config, client.site()).await {
+        Ok(engine) => {
+            client.set_capabilities(engine.words.iter().map(|w| format!("wake:{w}")).collect()).await?;
+            client.set_status(ServiceState::Online, None).await?;
+            info!(words = ?engine.words, barge_in = config.barge_in, "wake word detection ready");
+            Some(engine)
+        }
+        Err(detail) => {
+            error!(%detail, "wake word detection unavailable");
+            client.set_status(ServiceState::Unavailable, Some(detail)).await?;
+            None
+        }
+    };
+    let words = engine.as_ref().map(|e| e.words.clone()).unwrap_or_default();
+    let mut sites: HashMap<String, Site> = HashMap::new();
+    let own = client.site().to_string();
+    sites.insert(own.clone(), Site { enabled: config.enabled, speaking: false });
+    publish_state(&client, &own, config.enabled && engine.is_some(), &words).await;
+
+    let (mut heard_rx, to_engine) = match engine {
+        Some(e) => (Some(e.heard), Some(e.tx)),
+        None => (None, None),
+    };
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => break,
+            heard = recv_heard(&mut heard_rx) => {
+                let Some(heard) = heard else { break };
+                let speaking = sites.get(&heard.site).is_some_and(|s| s.speaking);
+                on_heard(&client, heard, speaking && config.barge_in).await;
+            }
+            envelope = inbox.recv() => {
+                let Some(envelope) = envelope else { break };
+                let Some(site) = envelope.site().map(str::to_owned) else { continue };
+                let state = sites.entry(site.clone()).or_insert(Site { enabled: config.enabled, speaking: false });
+                on_envelope(&envelope, &site, state, &config, to_engine.as_ref(), &client, &words).await;
+            }
+        }
+    }
+    // Dropping the sender ends the engine thread.
+    drop(to_engine);
+    Ok(())
+}
+
+async fn recv_heard(rx: &mut Option<mpsc::UnboundedReceiver<Heard>>) -> Option<Heard> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn on_envelope(
+    envelope: &Envelope,
+    site: &str,
+    state: &mut Site,
+    config: &WakeConfig,
+    engine: Option<&std_mpsc::SyncSender<ToEngine>>,
+    client: &BusClient,
+    words: &[String],
+) {
+    let was_feeding = state.enabled && (!state.speaking || config.barge_in);
+    if let Some(frame) = envelope.decode::<AudioFrame>() {
+        if was_feeding {
+            if let Some(tx) = engine {
+                on_audio_frame(tx, site, frame);
+            }
+        }
+        return;
+    }
+    if let Some(set) = envelope.decode::<SetWake>() {
+        state.enabled = set.enabled;
+        if engine.is_none() && set.enabled {
+            warn!(site, "wake/set ignored: wake word detection is unavailable");
+        }
+        info!(site, enabled = set.enabled && engine.is_some(), "wake detection switched");
+        publish_state(client, site, set.enabled && engine.is_some(), words).await;
+    } else if let Some(brain) = envelope.decode::<StateChanged>() {
+        state.speaking = brain.state == AssistantState::Speaking;
+    } else {
+        return;
+    }
+    let feeding = state.enabled && (!state.speaking || config.barge_in);
+    if feeding && !was_feeding {
+        if let Some(tx) = engine {
+            let _ = tx.try_send(ToEngine::Reset { site: site.to_string() });
+        }
+    }
+}
+
+fn on_audio_frame(tx: &std_mpsc::SyncSender<ToEngine>, site: &str, frame: AudioFrame) {
+    if frame.sample_rate_hz != MIC_SAMPLE_RATE_HZ || frame.channels != 1 {
+        let n = hearth_bus::codec::count_dropped(&format!("wake/unsupported-format/{site}"));
+        if n == 1 {
+            warn!(site, rate = frame.sample_rate_hz, channels = frame.channels, "dropping frames: need 16 kHz mono");
+        }
+        return;
+    }
+    let msg = ToEngine::Frame { site: site.to_string(), samples: frame.samples(), timestamp_ms: frame.timestamp_ms };
+    if let Err(std_mpsc::TrySendError::Full(_)) = tx.try_send(msg) {
+        let n = hearth_bus::codec::count_dropped(&format!("wake/engine-behind/{site}"));
+        if n % 100 == 1 {
+            warn!(site, dropped = n, "wake engine is behind, dropping frames");
+        }
+    }
+}
+
+async fn on_heard(client: &BusClient, heard: Heard, barge_in: bool) {
+    if barge_in {
+        // Stop first, so the reply is cut before the new turn's listening chime.
+        let stop = StopPlayback { reason: "wake".into() };
+        if let Err(error) = client.publish(&heard.site, &stop).await {
+            warn!(%error, "could not publish audio/stop");
+        }
+    }
+    let msg = WakeDetected {
+        session_id: new_id(),
+        word: heard.word,
+        score: heard.score,
+        timestamp_ms: heard.timestamp_ms,
+    };
+    info!(site = %heard.site, word = %msg.word, score = msg.score, session = %msg.session_id, barge_in, "wake word");
+    if let Err(error) = client.publish(&heard.site, &msg).await {
+        warn!(%error, "could not publish wake/detected");
+    }
+}
+
+async fn publish_state(client: &BusClient, site: &str, enabled: bool, words: &[String]) {
+    let state = WakeState { enabled, words: words.to_vec() };
+    if let Err(error) = client.publish(site, &state).await {
+        warn!(%error, "could not publish wake/state");
+    }
+}
+
+struct Engine {
+    words: Vec<String>,
+    tx: std_mpsc::SyncSender<ToEngine>,
+    heard: mpsc::UnboundedReceiver<Heard>,
+}
+
+/// Loads the first detector (for the own site) off the executor, then starts the engine thread. The
+/// error is the status detail: what is missing and the command that fixes it.
+async fn start_engine(config: &WakeConfig, own_site: &str) -> Result<Engine, String> {
+    let spec = config.detector_spec().map_err(|missing| {
+        let files: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
+        format!("openWakeWord model missing: {} — run `{PULL_COMMAND}`", files.join(", "))
+    })?;
+    let load_spec = spec.clone();
+    let first = tokio::task::spawn_blocking(move || WakeDetector::new(&load_spec))
+        .await
+        .map_err(|e| format!("wake engine failed to load: {e}"))?
+        .map_err(|e| e.to_string())?;
+    let words = first.words();
+    let (tx, rx) = std_mpsc::sync_channel(ENGINE_QUEUE);
+    let (heard_tx, heard) = mpsc::unbounded_channel();
+    let own = own_site.to_string();
+    std::thread::Builder::new()
+        .name("wake-engine".into())
+        .spawn(move || engine_thread(spec, own, first, rx, heard_tx))
+        .map_err(|e| format!("could not start the wake engine thread: {e}"))?;
+    Ok(Engine { words, tx, heard })
+}
+
+struct SiteDetector {
+    detector: WakeDetector,
+    fed: u64,
+}
+
+fn engine_thread(
+    spec: DetectorSpec,
+    own_site: String,
+    first: WakeDetector,
+    rx: std_mpsc::Receiver<ToEngine>,
+    heard: mpsc::UnboundedSender<Heard>,
+) {
+    let mut detectors: HashMap<String, SiteDetector> = HashMap::new();
+    detectors.insert(own_site, SiteDetector { detector: first, fed: 0 });
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            ToEngine::Reset { site } => {
+                if let Some(d) = detectors.get_mut(&site) {
+                    d.detector.reset();
+                    d.fed = 0;
+                }
+            }
+            ToEngine::Frame { site, samples, timestamp_ms } => {
+                if !detectors.contains_key(&site) {
+                    match WakeDetector::new(&spec) {
+                        Ok(detector) => {
+                            info!(%site, "wake detector started for a new site");
+                            detectors.insert(site.clone(), SiteDetector { detector, fed: 0 });
+                        }
+                        Err(error) => {
+                            error!(%site, %error, "cannot start a wake detector");
+                            continue;
+                        }
+                    }
+                }
+                let Some(d) = detectors.get_mut(&site) else { continue };
+                d.fed += samples.len() as u64;
+                for detection in d.detector.process(&samples) {
+                    // The word ended where its step ended: before the frame's end by what is still pending.
+                    let behind = d.fed.saturating_sub(detection.end_sample);
+                    let end = samples.len() as i64 - behind as i64;
+                    let ts = timestamp_ms + end * 1000 / SAMPLE_RATE_HZ as i64;
+                    let msg = Heard { site: site.clone(), word: detection.word, score: detection.score, timestamp_ms: ts };
+                    if heard.send(msg).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
