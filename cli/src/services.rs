@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use hearth_node::{serve, NodeFile};
 
 /// Services `hearth service NAME` runs in this binary.
-pub const BUILT_IN: &[&str] = &["audio", "brain", "timers", "tools"];
+pub const BUILT_IN: &[&str] = &["audio", "wake", "listen", "brain", "timers", "tools"];
 
 /// Services with their own binary, and the binary's name.
 pub const EXTERNAL: &[(&str, &str)] = &[("asr", "hearth-asr"), ("llm", "hearth-llm")];
@@ -19,6 +19,14 @@ pub async fn run(file: &NodeFile, name: &str) -> anyhow::Result<ExitCode> {
         "audio" => {
             let config = hearth_audio::AudioConfig::from_node(file)?;
             serve(file, "audio", |bus, shutdown| hearth_audio::run(config, bus, shutdown)).await?;
+        }
+        "wake" => {
+            let config = hearth_wake::WakeConfig::load(file)?;
+            serve(file, "wake", |bus, shutdown| hearth_wake::run(config, bus, shutdown)).await?;
+        }
+        "listen" => {
+            let config = hearth_listen::ListenConfig::load(file)?;
+            serve(file, "listen", |bus, shutdown| hearth_listen::run(config, bus, shutdown)).await?;
         }
         "brain" => {
             let config: hearth_brain::BrainConfig = file.section("brain")?;

@@ -11,10 +11,28 @@ mod bus;
 pub enum BenchWhat {
     /// Publish→deliver latency and throughput of 20 ms audio frames: embedded broker vs mosquitto.
     Bus(bus::BusBenchArgs),
+    /// Wake word (one and three words) and voice activity: CPU seconds per second of audio, beside
+    /// Python openwakeword on the same audio.
+    Wake(WakeBenchArgs),
     /// Speech recognition (runs `hearth-asr bench`).
     Asr(Passthrough),
     /// Language model (runs `hearth-llm bench`).
     Llm(Passthrough),
+}
+
+#[derive(Args)]
+pub struct WakeBenchArgs {
+    /// Folder with `openwakeword/` and `silero-vad/` (default: the configured models dir).
+    #[arg(long)]
+    pub models: Option<std::path::PathBuf>,
+    /// A 16 kHz mono WAV, repeated to `--seconds` (default: ../shared/audio/jfk.wav).
+    #[arg(long)]
+    pub audio: Option<std::path::PathBuf>,
+    #[arg(long, default_value_t = 60.0)]
+    pub seconds: f64,
+    /// Python with `openwakeword` for the reference column (default $HEARTH_PYTHON or python3); `none` skips it.
+    #[arg(long)]
+    pub python: Option<String>,
 }
 
 /// Arguments handed to another program as they are.
@@ -27,6 +45,7 @@ pub struct Passthrough {
 pub async fn run(file: &NodeFile, what: BenchWhat) -> anyhow::Result<ExitCode> {
     match what {
         BenchWhat::Bus(args) => bus::run(args).await,
+        BenchWhat::Wake(args) => wake(file, args),
         BenchWhat::Asr(p) => exec_sibling(file, "hearth-asr", p.args),
         BenchWhat::Llm(p) => exec_sibling(file, "hearth-llm", p.args),
     }
@@ -47,4 +66,31 @@ fn exec_sibling(file: &NodeFile, binary: &str, args: Vec<String>) -> anyhow::Res
     }
     let status = cmd.args(args).status()?;
     Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn wake(file: &NodeFile, args: WakeBenchArgs) -> anyhow::Result<ExitCode> {
+    let shared = std::env::var_os("HEARTH_SHARED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")));
+    let models = args.models.unwrap_or_else(|| file.node.models_dir());
+    let oww_dir = models.join("openwakeword");
+    let words = ["hey_jarvis_v0.1.onnx", "alexa_v0.1.onnx", "hey_mycroft_v0.1.onnx"].iter().map(|w| oww_dir.join(w)).collect();
+    let python = match args.python.as_deref() {
+        Some("none") => None,
+        Some(p) => Some(p.to_string()),
+        None => Some(std::env::var("HEARTH_PYTHON").unwrap_or_else(|_| "python3".into())),
+    };
+    let options = hearth_listen::bench::BenchOptions {
+        oww_dir,
+        words,
+        vad_model: models.join("silero-vad/silero_vad.onnx"),
+        onnxruntime: hearth_wake::onnx::library_path(None, &file.node.data_dir),
+        audio: args.audio.unwrap_or_else(|| shared.join("audio/jfk.wav")),
+        seconds: args.seconds,
+        python,
+        reference_script: std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/wake/oww_reference.py")),
+    };
+    let report = hearth_listen::bench::bench_wake(&options)?;
+    print!("{report}");
+    Ok(ExitCode::SUCCESS)
 }
