@@ -1,5 +1,6 @@
 //! Hearth's whole-system tests: one entry file, one module per topic, shared helpers in the crate.
 
+mod chimes;
 mod conversation;
 mod llm_flow;
 mod malformed;
