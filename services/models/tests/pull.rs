@@ -103,6 +103,7 @@ async fn dropped_connection_is_resumed_with_a_range_request() {
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0].range, None);
     assert_eq!(seen[1].range.as_deref(), Some("bytes=123456-"));
+    assert!(seen.iter().all(|s| s.path == "/model.bin"));
     assert!(events.iter().any(|e| e.starts_with("Retrying")), "{events:?}");
     assert!(events.iter().any(|e| e.contains("resumed_from: 123456")), "{events:?}");
     assert_eq!(leftovers(dir.path()), ["m/model.bin"]);
