@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use hearth_bus::service::ServiceInfo;
 use hearth_bus::{Bus, BusClient, BusConfig, Connection, Envelope, Inbox, Shutdown};
 use hearth_tts::TtsConfig;
 
@@ -64,6 +65,10 @@ pub struct Harness {
     pub _broker: hearth_broker::BrokerHandle,
     pub driver: BusClient,
     pub inbox: Inbox,
+    /// The capabilities the service announced once its voice was ready.
+    pub capabilities: Vec<String>,
+    /// `Spoken` events seen while waiting for something else.
+    pub spoken: Vec<hearth_bus::tts::Spoken>,
     _driver_conn: Connection,
     shutdown: Shutdown,
     service: tokio::task::JoinHandle<Result<(), hearth_tts::TtsError>>,
@@ -89,7 +94,11 @@ impl Harness {
             conn.close().await;
             r
         });
-        Harness { _broker: broker, driver, inbox, _driver_conn: driver_conn, shutdown, service }
+        let mut h = Harness { _broker: broker, driver, inbox, capabilities: Vec::new(), spoken: Vec::new(), _driver_conn: driver_conn, shutdown, service };
+        // Ready (subscribed, voice loaded) once it announces its voice.
+        let info = h.next(|e| e.decode::<ServiceInfo>().is_some_and(|i| !i.capabilities.is_empty())).await;
+        h.capabilities = info.decode::<ServiceInfo>().unwrap().capabilities;
+        h
     }
 
     pub async fn next(&mut self, pred: impl Fn(&Envelope) -> bool) -> Envelope {
