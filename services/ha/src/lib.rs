@@ -23,7 +23,7 @@ use std::time::Duration;
 use hearth_bus::ha::{command_filter, HaCommand, HaWakeEvent};
 use hearth_bus::service::{service_of, ServiceState, ServiceStatus};
 use hearth_bus::wake::WakeDetected;
-use hearth_bus::{Bus, BusClient, BusError, Envelope, Message, Shutdown};
+use hearth_bus::{Bus, BusClient, BusError, Envelope, Shutdown};
 use rand::Rng;
 use thiserror::Error;
 use tokio::time::Instant;
@@ -214,6 +214,3 @@ impl Bridge {
         info!(sites = self.sites.len(), "published home assistant discovery");
     }
 }
-
-/// The suffix of the bridge's wake event topic, for callers that document topics.
-pub const WAKE_EVENT_SUFFIX: &str = HaWakeEvent::SUFFIX;
