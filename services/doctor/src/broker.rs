@@ -11,20 +11,21 @@ use crate::report::Check;
 pub async fn check_broker(bus: &BusConfig, timeout: Duration) -> Check {
     let addr = bus.addr();
     let resolved = tokio::time::timeout(timeout, tokio::net::lookup_host(addr.clone())).await;
-    match resolved {
-        Ok(Ok(mut addrs)) if addrs.next().is_some() => {}
-        Ok(Ok(_)) | Ok(Err(_)) | Err(_) => {
-            let fix = if bus.host.ends_with(".local") {
-                format!(
-                    "mDNS: sudo apt-get install avahi-daemon libnss-mdns on this machine and the master, then \
-                     `avahi-resolve -n {}` must answer",
-                    bus.host
-                )
-            } else {
-                "set [bus] host to the broker's name (its mDNS name, e.g. master.local)".to_string()
-            };
-            return Check::fail("broker", format!("cannot resolve {}", bus.host), fix);
-        }
+    let found = match resolved {
+        Ok(Ok(mut addrs)) => addrs.next().is_some(),
+        _ => false,
+    };
+    if !found {
+        let fix = if bus.host.ends_with(".local") {
+            format!(
+                "mDNS: sudo apt-get install avahi-daemon libnss-mdns on this machine and the master, then \
+                 `avahi-resolve -n {}` must answer",
+                bus.host
+            )
+        } else {
+            "set [bus] host to the broker's name (its mDNS name, e.g. master.local)".to_string()
+        };
+        return Check::fail("broker", format!("cannot resolve {}", bus.host), fix);
     }
 
     let mut options = MqttOptions::new(format!("hearth-doctor-{}", std::process::id()), bus.host.clone(), bus.port);
