@@ -150,7 +150,7 @@ pub fn check_audio(asound_dir: &Path) -> Check {
     // Card lines look like ` 0 [Device         ]: USB-Audio - USB PnP Sound Device`.
     let names: Vec<String> = cards
         .lines()
-        .filter(|l| l.trim_start().split_whitespace().next().is_some_and(|n| n.parse::<u32>().is_ok()) && l.contains("]:"))
+        .filter(|l| l.split_whitespace().next().is_some_and(|n| n.parse::<u32>().is_ok()) && l.contains("]:"))
         .filter_map(|l| l.split_once("]:").map(|(_, rest)| rest.trim().to_string()))
         .collect();
     if names.is_empty() {

@@ -302,7 +302,8 @@ fn every_discovery_payload_follows_the_schema() {
 #[test]
 fn the_checker_rejects_what_home_assistant_would() {
     let good = device_discovery("default", &origin(), &ServiceLocations::default()).payload;
-    let mutations: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let mutations: Vec<(&str, Mutation)> = vec![
         ("no origin", Box::new(|p| { p.as_object_mut().unwrap().remove("o"); })),
         ("no device ids", Box::new(|p| { p["dev"].as_object_mut().unwrap().remove("ids"); })),
         ("switch without command topic", Box::new(|p| { p["cmps"]["mic_mute"].as_object_mut().unwrap().remove("command_topic"); })),
