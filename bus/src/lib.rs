@@ -12,7 +12,7 @@
 //! - [`shutdown`]: the shutdown signal every loop selects on (SIGINT and SIGTERM).
 //! - [`ids`]: session, request and utterance ids.
 //! - One module per domain with its messages: [`audio`], [`wake`], [`listen`], [`asr`], [`brain`],
-//!   [`llm`], [`tool`], [`tts`], [`timer`], [`service`].
+//!   [`llm`], [`tool`], [`tts`], [`timer`], [`service`], [`ha`].
 
 pub mod asr;
 pub mod audio;
@@ -20,6 +20,7 @@ pub mod brain;
 pub mod client;
 pub mod codec;
 pub mod error;
+pub mod ha;
 pub mod ids;
 pub mod listen;
 pub mod llm;

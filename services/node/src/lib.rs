@@ -9,11 +9,13 @@
 //! - [`config`]: locating and parsing the node file, per-service sections with key-naming errors.
 //! - [`logging`]: tracing setup.
 //! - [`lifecycle`]: `serve`, the one way a service process runs.
+//! - [`systemd`]: sd_notify readiness, watchdog and stopping for `Type=notify` units.
 //! - [`words`]: numbers, durations and clock times as spoken words, both ways.
 
 pub mod config;
 pub mod lifecycle;
 pub mod logging;
+pub mod systemd;
 pub mod words;
 
 pub use config::{NodeConfig, NodeFile};

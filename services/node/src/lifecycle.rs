@@ -18,7 +18,8 @@ pub enum ServeError {
 
 /// Runs one service: connects to the bus as `service`, calls `run(bus, shutdown)`, and when it returns
 /// (after shutdown, or with an error) publishes `offline` and disconnects. SIGINT and SIGTERM trigger
-/// shutdown. A bus setting that cannot work is returned as an error before anything starts.
+/// shutdown. Under systemd it reports READY=1 once connected, pings the watchdog and reports
+/// STOPPING=1 (see [`crate::systemd`]). A bus setting that cannot work is returned as an error before anything starts.
 pub async fn serve<F, Fut, E>(file: &NodeFile, service: &str, run: F) -> Result<(), ServeError>
 where
     F: FnOnce(Bus, Shutdown) -> Fut,
@@ -28,7 +29,9 @@ where
     let shutdown = Shutdown::on_signals();
     let (bus, connection) = Bus::connect(&file.node.bus, service, &file.node.site)?;
     info!(service, site = %file.node.site, broker = %file.node.bus.addr(), "starting");
+    let systemd = crate::systemd::Systemd::start(&bus.client);
     let result = run(bus, shutdown).await;
+    systemd.stopping();
     connection.close().await;
     match result {
         Ok(()) => {
