@@ -39,6 +39,8 @@ fi
 if ! cmp -s "$root/scripts/test-requirements.txt" "$venv/.requirements" 2>/dev/null; then
   "$venv/bin/python" -m pip install --quiet --upgrade pip
   "$venv/bin/python" -m pip install --quiet -r "$root/scripts/test-requirements.txt"
+  # openwakeword's declared dependencies include tflite-runtime, which its ONNX path never uses.
+  "$venv/bin/python" -m pip install --quiet --no-deps openwakeword==0.6.0
   cp "$root/scripts/test-requirements.txt" "$venv/.requirements"
 fi
 export HEARTH_PYTHON="$venv/bin/python"
@@ -48,4 +50,6 @@ if [ ! -d "$HEARTH_SHARED/models" ]; then
 fi
 
 cargo build --workspace --all-targets
+# systemd units: `systemd-analyze verify` on every unit (needs systemd's tools, installed above).
+./deploy/test-units.sh
 cargo test --workspace -- --test-threads="${HEARTH_TEST_THREADS:-2}"

@@ -26,13 +26,19 @@ enum Command {
     Up(commands::up::UpArgs),
     /// Run one service in the foreground (what `hearth up` and the systemd units start).
     Service {
-        /// One of: brain, timers, tools.
+        /// One of: audio, wake, listen, brain, timers, tools, tts, ha.
         name: String,
     },
     /// Ask something as if it had been spoken, and print the answer sentences as they come.
     Say(commands::say::SayArgs),
     /// Print every bus message as one JSON line (audio summarised). The companion of mosquitto_sub.
     Tap(commands::tap::TapArgs),
+    /// Check config, broker, models, ONNX Runtime, sound cards and espeak-ng; say how to fix what is wrong.
+    Doctor {
+        /// Check for these services (default: the ones this machine runs).
+        #[arg(long = "service")]
+        services: Vec<String>,
+    },
     /// Download and list models.
     Models {
         #[command(subcommand)]
@@ -65,6 +71,15 @@ fn main() -> std::process::ExitCode {
             Command::Service { name } => services::run(&file, &name).await,
             Command::Say(args) => commands::say::run(&file, args).await,
             Command::Tap(args) => commands::tap::run(&file, args).await,
+            Command::Doctor { services } => {
+                let options = hearth_doctor::Options {
+                    config: file.path.clone(),
+                    services: (!services.is_empty()).then_some(services),
+                    ..Default::default()
+                };
+                let ok = hearth_doctor::run_and_print(&options).await;
+                Ok(if ok { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })
+            }
             Command::Models { command } => commands::models::run(&file, command).await,
             Command::Bench { what } => commands::bench::run(&file, what).await,
         }

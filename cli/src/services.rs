@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use hearth_node::{serve, NodeFile};
 
 /// Services `hearth service NAME` runs in this binary.
-pub const BUILT_IN: &[&str] = &["audio", "wake", "listen", "brain", "timers", "tools"];
+pub const BUILT_IN: &[&str] = &["audio", "wake", "listen", "brain", "timers", "tools", "tts", "ha"];
 
 /// Services with their own binary, and the binary's name.
 pub const EXTERNAL: &[(&str, &str)] = &[("asr", "hearth-asr"), ("llm", "hearth-llm")];
@@ -39,8 +39,16 @@ pub async fn run(file: &NodeFile, name: &str) -> anyhow::Result<ExitCode> {
             serve(file, "timers", |bus, shutdown| hearth_timers::run(store, bus, shutdown)).await?;
         }
         "tools" => {
-            let config: hearth_tools::ToolsConfig = file.section("tools")?;
+            let config = hearth_tools::ToolsConfig::load(file)?;
             serve(file, "tools", |bus, shutdown| hearth_tools::run(config, bus, shutdown)).await?;
+        }
+        "tts" => {
+            let config = hearth_tts::TtsConfig::from_node(file)?;
+            serve(file, "tts", |bus, shutdown| hearth_tts::run(config, bus, shutdown)).await?;
+        }
+        "ha" => {
+            let config: hearth_ha::HaConfig = file.section("ha")?;
+            serve(file, "ha", |bus, shutdown| hearth_ha::run(config, bus, shutdown)).await?;
         }
         other => {
             if let Some((_, binary)) = EXTERNAL.iter().find(|(n, _)| *n == other) {

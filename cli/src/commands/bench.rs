@@ -14,6 +14,14 @@ pub enum BenchWhat {
     /// Wake word (one and three words) and voice activity: CPU seconds per second of audio, beside
     /// Python openwakeword on the same audio.
     Wake(WakeBenchArgs),
+    /// Text to speech: real-time factor and time to first audio, beside Python piper-tts.
+    Tts {
+        /// A Piper voice (.onnx with its .onnx.json); default: the project's fixture voice.
+        #[arg(long)]
+        voice: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// Speech recognition (runs `hearth-asr bench`).
     Asr(Passthrough),
     /// Language model (runs `hearth-llm bench`).
@@ -46,6 +54,11 @@ pub async fn run(file: &NodeFile, what: BenchWhat) -> anyhow::Result<ExitCode> {
     match what {
         BenchWhat::Bus(args) => bus::run(args).await,
         BenchWhat::Wake(args) => wake(file, args),
+        BenchWhat::Tts { voice, runs } => {
+            let options = hearth_tts::bench::BenchOptions { voice, runs, ..Default::default() };
+            print!("{}", hearth_tts::bench::bench_tts(&options)?);
+            Ok(ExitCode::SUCCESS)
+        }
         BenchWhat::Asr(p) => exec_sibling(file, "hearth-asr", p.args),
         BenchWhat::Llm(p) => exec_sibling(file, "hearth-llm", p.args),
     }
