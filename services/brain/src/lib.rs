@@ -157,9 +157,10 @@ impl Brain {
         let text = t.text.trim().to_string();
         info!(site, session = %t.session_id, text = %text, "transcript");
         if let Some(old) = self.site(site).turn.take() {
-            // A new request supersedes an unfinished one; silence what it queued.
+            // A new request supersedes an unfinished one. No `audio/stop` here: the broker does not order
+            // it against the new turn's sentences, and TTS already drops a site's queue when a sentence of
+            // another session arrives; late answers to the old turn no longer match and are ignored.
             debug!(site, old = %old.session_id, "superseded");
-            self.publish(site, &StopPlayback { reason: "new_turn".into() }).await;
         }
         self.site(site).playback = None;
         let keep = Duration::from_secs(self.config.memory_s);
