@@ -67,6 +67,7 @@ impl AsrConfig {
     /// Checks every field; the error names the key (`asr.<field>`) and says why.
     pub fn validate(&self) -> Result<(), (String, String)> {
         let bad = |key: &str, why: String| Err((format!("asr.{key}"), why));
+        crate::engine::route_logs(); // whisper.cpp reports an unknown language itself
         let lang = self.language.trim();
         if lang != "auto" && whisper_rs::get_lang_id(lang).is_none() {
             return bad("language", format!("`{lang}` is not a whisper language code (e.g. `en`, `de`, or `auto`)"));

@@ -117,7 +117,12 @@ impl Recognizer {
         if !recognizer.summary.has_weights() {
             warn!(model = %path.display(), "model file has no weights (a whisper.cpp test file): transcripts will be empty");
         }
-        let warm = recognizer.transcribe(&vec![0.0; WHISPER_RATE_HZ as usize])?;
+        // One token is enough to allocate the encoder's and decoder's compute buffers.
+        let wanted = recognizer.options.clone();
+        recognizer.options.max_tokens = 1;
+        let warm = recognizer.transcribe(&vec![0.0; WHISPER_RATE_HZ as usize]);
+        recognizer.options = wanted;
+        let warm = warm?;
         info!(
             model = %path.display(),
             size = recognizer.summary.hparams.size_name(),
@@ -216,7 +221,7 @@ pub fn audio_ctx_for(samples: usize, o: &DecodeOptions, model_ctx: u32) -> u32 {
 
 /// Sends whisper.cpp's and ggml's logging to tracing: errors and warnings as such, the chatty
 /// load-time information at debug level.
-fn route_logs() {
+pub fn route_logs() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| unsafe {
         whisper_rs::whisper_rs_sys::whisper_log_set(Some(on_whisper_log), std::ptr::null_mut());
