@@ -12,7 +12,7 @@ use hearth_bus::{Bus, BusConfig, Envelope, Inbox, Message, Shutdown};
 use tokio::task::JoinHandle;
 
 /// Every wait in the tests is bounded by this.
-pub const WAIT: Duration = Duration::from_secs(15);
+pub const WAIT: Duration = Duration::from_secs(45);
 
 /// A broker on free loopback ports and the bus settings to reach it.
 pub struct TestBroker {

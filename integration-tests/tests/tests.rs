@@ -6,3 +6,4 @@ mod llm_flow;
 mod malformed;
 mod reconnect;
 mod timers;
+mod voice_turn;

@@ -203,7 +203,7 @@ impl Brain {
             }
             Intent::Unknown => {
                 if self.config.use_llm {
-                    warn!(site, "no LLM service online: start `hearth-llm run` (or `hearth up`) and `hearth models pull qwen3-4b`");
+                    warn!(site, "no LLM service online: start `hearth-llm run` (or `hearth up`) and `hearth models pull qwen3-4b-instruct`");
                 }
                 self.answer(site, turn, phrases::NO_LLM, ReplySource::Fallback).await
             }

@@ -34,9 +34,9 @@ pub enum ModelFormat {
 /// Every model file of every service, with the default paths the services use.
 pub const MODEL_FILES: &[ModelFile] = &[
     ModelFile { service: "asr", relative: "whisper/ggml-tiny.en.bin", format: ModelFormat::WhisperGgml, pull: "whisper-tiny.en" },
-    ModelFile { service: "llm", relative: "llm/Qwen3-4B-Instruct-2507-Q4_K_M.gguf", format: ModelFormat::Gguf, pull: "qwen3-4b" },
-    ModelFile { service: "tts", relative: "piper/en_US-lessac-medium.onnx", format: ModelFormat::Onnx, pull: "piper-lessac" },
-    ModelFile { service: "tts", relative: "piper/en_US-lessac-medium.onnx.json", format: ModelFormat::Json, pull: "piper-lessac" },
+    ModelFile { service: "llm", relative: "llm/Qwen3-4B-Instruct-2507-Q4_K_M.gguf", format: ModelFormat::Gguf, pull: "qwen3-4b-instruct" },
+    ModelFile { service: "tts", relative: "piper/en_US-lessac-medium.onnx", format: ModelFormat::Onnx, pull: "piper-en_US-lessac-medium" },
+    ModelFile { service: "tts", relative: "piper/en_US-lessac-medium.onnx.json", format: ModelFormat::Json, pull: "piper-en_US-lessac-medium" },
     ModelFile { service: "wake", relative: "openwakeword/melspectrogram.onnx", format: ModelFormat::Onnx, pull: "openwakeword" },
     ModelFile { service: "wake", relative: "openwakeword/embedding_model.onnx", format: ModelFormat::Onnx, pull: "openwakeword" },
     ModelFile { service: "listen", relative: "silero-vad/silero_vad.onnx", format: ModelFormat::Onnx, pull: "silero-vad" },
@@ -242,7 +242,7 @@ mod tests {
         let llm = MODEL_FILES.iter().find(|m| m.service == "llm").unwrap();
         let c = check_model(dir.path(), llm, None);
         assert_eq!(c.status, Status::Fail);
-        assert!(c.detail.contains("missing") && c.fix.as_deref() == Some("hearth models pull qwen3-4b"), "{c:?}");
+        assert!(c.detail.contains("missing") && c.fix.as_deref() == Some("hearth models pull qwen3-4b-instruct"), "{c:?}");
         write(&dir.path().join(llm.relative), b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\n");
         assert!(check_model(dir.path(), llm, None).detail.contains("Git LFS"));
         write(&dir.path().join(llm.relative), b"<html>404</html>");

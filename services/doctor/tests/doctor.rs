@@ -69,7 +69,7 @@ async fn a_speech_node_without_models_fails_with_the_commands_that_fix_it() {
     assert!(!report.all_ok());
     let fixes: Vec<&str> = report.failures().filter_map(|c| c.fix.as_deref()).collect();
     for expected in ["hearth models pull whisper-tiny.en", "hearth models pull openwakeword", "hearth models pull silero-vad",
-        "hearth models pull piper-lessac", "scripts/install-onnxruntime.sh", "apt-get install espeak-ng"] {
+        "hearth models pull piper-en_US-lessac-medium", "scripts/install-onnxruntime.sh", "apt-get install espeak-ng"] {
         assert!(fixes.iter().any(|f| f.contains(expected)), "no fix {expected:?} in {fixes:?}");
     }
     assert_eq!(status_of(&report, "audio"), Status::Fail);
