@@ -44,12 +44,15 @@ ort_lib="$("$root/scripts/install-onnxruntime.sh")"
 echo "installed $ort_lib"
 
 say "Building (release; llama.cpp and whisper.cpp take several minutes the first time)"
-cargo build --release --locked -p hearth -p hearth-asr -p hearth-llm
+binaries=(hearth hearth-asr)
+# The language model service joins when its crate is part of the workspace.
+cargo pkgid -q hearth-llm >/dev/null 2>&1 && binaries+=(hearth-llm)
+cargo build --release --locked $(printf -- '-p %s ' "${binaries[@]}")
 mkdir -p "$bin_dir"
-for b in hearth hearth-asr hearth-llm; do
+for b in "${binaries[@]}"; do
   install -m 0755 "$CARGO_TARGET_DIR/release/$b" "$bin_dir/$b"
 done
-echo "installed hearth, hearth-asr, hearth-llm to $bin_dir"
+echo "installed ${binaries[*]} to $bin_dir"
 
 say "Config"
 config="${HEARTH_CONFIG:-$HOME/.config/hearth/hearth.toml}"
