@@ -92,7 +92,7 @@ pub fn check_wake_words(models_dir: &Path) -> Check {
         .filter(|n| n.ends_with(".onnx") && n != "melspectrogram.onnx" && n != "embedding_model.onnx")
         .collect();
     if words.is_empty() {
-        Check::fail("model wake", format!("no wake word model (*.onnx) in {}", dir.display()), "hearth models pull openwakeword")
+        Check::fail("model wake", format!("no wake word model (*.onnx) in {}", dir.display()), "hearth models pull openwakeword-words (or put a community openWakeWord .onnx there)")
     } else {
         Check::ok("model wake", format!("wake words: {}", words.join(", ")))
     }

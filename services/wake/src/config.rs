@@ -16,7 +16,7 @@ use crate::detector::{DetectorSpec, WordSpec};
 use crate::onnx;
 
 /// The command that installs the openWakeWord models, named in every "model missing" status.
-pub const PULL_COMMAND: &str = "hearth models pull openwakeword";
+pub const PULL_COMMAND: &str = "hearth models pull openwakeword openwakeword-words";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
