@@ -15,6 +15,7 @@ use hearth_bus::tool::catalog;
 use serde::Serialize;
 
 use crate::engine::{Engine, LlmModel, Output, StartupStats, TurnStats};
+use crate::prompt;
 use crate::{LlmConfig, LlmError};
 
 /// File name of the generated benchmark model.
@@ -145,12 +146,12 @@ pub fn bench_llm(options: &BenchOptions, mut progress: impl FnMut(&str)) -> Resu
     let mut engine = Engine::new(&model, &options.config, catalog(), Some(state_dir.as_path()))?;
     let warm: StartupStats = engine.startup.clone();
 
-    let first_user = "What's the weather like in Paris tomorrow?";
+    let first_user = FIRST_USER;
     progress("first turn");
     let mut messages = vec![ChatMessage { role: Role::User, content: first_user.into() }];
     let (stats1, said1) = turn(&mut engine, &messages)?;
     messages.push(ChatMessage { role: Role::Assistant, content: said1.clone().unwrap_or_else(|| "Sunny and mild.".into()) });
-    let follow_user = "And in Berlin?";
+    let follow_user = FOLLOW_USER;
     messages.push(ChatMessage { role: Role::User, content: follow_user.into() });
     progress("follow-up turn");
     let (stats2, said2) = turn(&mut engine, &messages)?;
@@ -185,12 +186,24 @@ fn turn(engine: &mut Engine<'_>, messages: &[ChatMessage]) -> Result<(TurnStats,
     Ok((stats, first))
 }
 
+/// The user messages of the two benchmark turns.
+const FIRST_USER: &str = "What's the weather like in Paris tomorrow?";
+const FOLLOW_USER: &str = "And in Berlin?";
+
 fn generate_bench_model(options: &BenchOptions, path: &Path) -> Result<u64, LlmError> {
     let start = std::time::Instant::now();
+    // The generator gives the vocabulary a token for each word of the prompt, as a real tokenizer would have.
+    let system_prompt = options.config.system_prompt.as_deref().unwrap_or(prompt::SYSTEM_PROMPT);
+    let text = format!("{}{FIRST_USER}\n{FOLLOW_USER}\nSunny and mild.\n", prompt::text(&prompt::prefix(system_prompt, &catalog())));
+    let text_file = path.with_extension("prompt.txt");
+    std::fs::create_dir_all(&options.cache_dir)
+        .and_then(|()| std::fs::write(&text_file, text))
+        .map_err(|e| LlmError::Load { path: path.into(), why: format!("cannot write {}: {e}", text_file.display()) })?;
     let status = Command::new(&options.python)
         .arg(&options.script)
         .arg("bench")
         .arg(path)
+        .arg(&text_file)
         .status()
         .map_err(|e| LlmError::Load { path: path.into(), why: format!("cannot run {} {}: {e}", options.python, options.script.display()) })?;
     if !status.success() {

@@ -86,7 +86,11 @@ impl Rules {
                 .iter()
                 .map(|order| {
                     let body: Vec<&str> = order.iter().map(|&i| kvs[i].0.as_str()).collect();
-                    format!("\"{{\" {} \"}}\"", if body.is_empty() { "\"\"".to_string() } else { body.join(" \",\" ws ") })
+                    if body.is_empty() {
+                        "\"{}\"".to_string()
+                    } else {
+                        format!("\"{{\" {} \"}}\"", body.join(" \",\" ws "))
+                    }
                 })
                 .collect();
             let _ = writeln!(self.text, "{name} ::= {}", alts.join(" | "));
@@ -98,10 +102,13 @@ impl Rules {
         for i in (0..n).rev() {
             let (kv, req) = &kvs[i];
             let next_rest = if i + 1 < n { format!(" {name}-rest{}", i + 1) } else { String::new() };
-            let next_first = if i + 1 < n { format!("{name}-first{}", i + 1) } else { "\"\"".into() };
             let rest = if *req { format!("\",\" ws {kv}{next_rest}") } else { format!("(\",\" ws {kv})?{next_rest}") };
             let _ = writeln!(self.text, "{name}-rest{i} ::= {rest}");
-            let first = if *req { format!("{kv}{next_rest}") } else { format!("{kv}{next_rest} | {next_first}") };
+            let first = match (*req, i + 1 < n) {
+                (true, _) => format!("{kv}{next_rest}"),
+                (false, true) => format!("{kv}{next_rest} | {name}-first{}", i + 1),
+                (false, false) => format!("{kv}?"),
+            };
             let _ = writeln!(self.text, "{name}-first{i} ::= {first}");
         }
         format!("\"{{\" {name}-first0 \"}}\"")
@@ -130,7 +137,6 @@ fn key_orders(n: usize, required: impl Fn(usize) -> bool) -> Vec<Vec<usize>> {
     extend(n, &mut Vec::new(), &mut all, 4096);
     all.retain(|order| (0..n).all(|i| !required(i) || order.contains(&i)));
     all
-}
 }
 
 /// Digits bounded by the schema: no sign when the minimum is not negative, no more digits than the maximum has.

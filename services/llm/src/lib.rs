@@ -35,7 +35,7 @@ pub use service::run;
 
 #[derive(Debug, Error)]
 pub enum LlmError {
-    #[error("{}", engine::missing_model_detail(path))]
+    #[error("{}", engine::missing_model_detail(.path))]
     MissingModel { path: PathBuf },
     #[error("cannot load model {path}: {why}")]
     Load { path: PathBuf, why: String },

@@ -174,38 +174,40 @@ fn fixtures_match_their_generator() {
 
 struct Harness {
     _broker: hearth_broker::BrokerHandle,
-    bus_config: BusConfig,
     shutdown: Shutdown,
     service: tokio::task::JoinHandle<Result<(), hearth_llm::LlmError>>,
-    _conn: hearth_bus::Connection,
+    _conns: [hearth_bus::Connection; 2],
 }
 
-async fn start_service(model: &Path, state_dir: Option<PathBuf>) -> Harness {
+/// Starts a broker, a test client (subscribed to llm events and the llm status) and the service; returns once
+/// the service has subscribed to requests (it says "loading" after that).
+async fn start_service(model: &Path, state_dir: Option<PathBuf>) -> (Harness, Bus) {
     let broker = hearth_broker::start_on_free_ports().unwrap();
     let bus_config = BusConfig { host: "127.0.0.1".into(), port: broker.mqtt.port(), ..BusConfig::default() };
+    let (test, test_conn) = Bus::connect(&bus_config, "test-brain", "kitchen").unwrap();
+    test.client.wait_connected(WAIT).await.unwrap();
+    test.client.subscribe_all_sites::<LlmEvent>().await.unwrap();
+    test.client.subscribe(status_topic("default", "llm")).await.unwrap();
+    let Bus { client, mut inbox } = test;
+
     let (bus, conn) = Bus::connect(&bus_config, "llm", "default").unwrap();
     bus.client.wait_connected(WAIT).await.unwrap();
     let shutdown = Shutdown::new();
     let paths = LlmPaths { model: model.to_path_buf(), state_dir };
     let service = tokio::spawn(hearth_llm::run(config(), paths, bus, shutdown.clone()));
-    Harness { _broker: broker, bus_config, shutdown, service, _conn: conn }
+    let loading = wait_status(&mut inbox, &[ServiceState::Unavailable]).await;
+    assert!(loading.detail.unwrap().starts_with("loading"));
+    (Harness { _broker: broker, shutdown, service, _conns: [conn, test_conn] }, Bus { client, inbox })
 }
 
-async fn client(h: &Harness) -> (Bus, hearth_bus::Connection) {
-    let (bus, conn) = Bus::connect(&h.bus_config, "test-brain", "kitchen").unwrap();
-    bus.client.wait_connected(WAIT).await.unwrap();
-    bus.client.subscribe_all_sites::<LlmEvent>().await.unwrap();
-    bus.client.subscribe(status_topic("default", "llm")).await.unwrap();
-    (bus, conn)
-}
-
-async fn wait_status(inbox: &mut Inbox, want: ServiceState) -> ServiceStatus {
+/// The next status of the llm service in `want` (any state when empty).
+async fn wait_status(inbox: &mut Inbox, want: &[ServiceState]) -> ServiceStatus {
     tokio::time::timeout(WAIT, async {
         loop {
             let e = inbox.recv().await.expect("inbox closed");
             if e.topic == status_topic("default", "llm") {
                 let s = ServiceStatus::from_payload(&e.payload).unwrap();
-                if s.state == want {
+                if want.is_empty() || want.contains(&s.state) {
                     return s;
                 }
             }
@@ -244,9 +246,8 @@ fn request(id: &str, messages: Vec<ChatMessage>) -> LlmRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_streams_a_tool_call_then_done() {
     let dir = tempfile::tempdir().unwrap();
-    let h = start_service(&fixture("tool-call.gguf"), Some(dir.path().join("llm"))).await;
-    let (Bus { client, mut inbox }, _conn) = client(&h).await;
-    wait_status(&mut inbox, ServiceState::Online).await;
+    let (h, Bus { client, mut inbox }) = start_service(&fixture("tool-call.gguf"), Some(dir.path().join("llm"))).await;
+    wait_status(&mut inbox, &[ServiceState::Online]).await;
     client.publish("kitchen", &request("r1", vec![user("Weather in Paris?")])).await.unwrap();
     let got = events(&mut inbox, "r1").await;
     assert_eq!(got.len(), 2, "{got:?}");
@@ -261,8 +262,7 @@ async fn service_streams_a_tool_call_then_done() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_streams_sentences_in_order_and_queues_requests() {
-    let h = start_service(&fixture("answer.gguf"), None).await;
-    let (Bus { client, mut inbox }, _conn) = client(&h).await;
+    let (h, Bus { client, mut inbox }) = start_service(&fixture("answer.gguf"), None).await;
     // Requests sent before the model is ready are queued, then served one at a time in order.
     client.publish("kitchen", &request("a", vec![user("Tell me about Paris.")])).await.unwrap();
     client.publish("kitchen", &request("b", vec![user("Again?")])).await.unwrap();
@@ -289,15 +289,8 @@ async fn service_streams_sentences_in_order_and_queues_requests() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_model_leaves_the_service_up_and_answers_with_errors() {
     let missing = PathBuf::from("/nonexistent/llm/Qwen3-4B-Instruct-2507-Q4_K_M.gguf");
-    let h = start_service(&missing, None).await;
-    let (Bus { client, mut inbox }, _conn) = client(&h).await;
-    let status = wait_status(&mut inbox, ServiceState::Unavailable).await;
-    // The first unavailable status may be "loading"; wait for the one naming the fix.
-    let status = if status.detail.as_deref().is_some_and(|d| d.starts_with("loading")) {
-        wait_status(&mut inbox, ServiceState::Unavailable).await
-    } else {
-        status
-    };
+    let (h, Bus { client, mut inbox }) = start_service(&missing, None).await;
+    let status = wait_status(&mut inbox, &[ServiceState::Unavailable]).await;
     let detail = status.detail.unwrap();
     assert!(detail.contains("missing /nonexistent/llm/Qwen3-4B-Instruct-2507-Q4_K_M.gguf"), "{detail}");
     assert!(detail.contains("hearth models pull qwen3-4b"), "{detail}");
