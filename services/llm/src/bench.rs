@@ -150,7 +150,8 @@ pub fn bench_llm(options: &BenchOptions, mut progress: impl FnMut(&str)) -> Resu
     progress("first turn");
     let mut messages = vec![ChatMessage { role: Role::User, content: first_user.into() }];
     let (stats1, said1) = turn(&mut engine, &messages)?;
-    messages.push(ChatMessage { role: Role::Assistant, content: said1.clone().unwrap_or_else(|| "Sunny and mild.".into()) });
+    // What the brain would record: the spoken reply (a random-weight model's own text is no sensible reply).
+    messages.push(ChatMessage { role: Role::Assistant, content: ASSISTANT_REPLY.into() });
     let follow_user = FOLLOW_USER;
     messages.push(ChatMessage { role: Role::User, content: follow_user.into() });
     progress("follow-up turn");
@@ -189,12 +190,13 @@ fn turn(engine: &mut Engine<'_>, messages: &[ChatMessage]) -> Result<(TurnStats,
 /// The user messages of the two benchmark turns.
 const FIRST_USER: &str = "What's the weather like in Paris tomorrow?";
 const FOLLOW_USER: &str = "And in Berlin?";
+const ASSISTANT_REPLY: &str = "Tomorrow in Paris it will be sunny and mild.";
 
 fn generate_bench_model(options: &BenchOptions, path: &Path) -> Result<u64, LlmError> {
     let start = std::time::Instant::now();
     // The generator gives the vocabulary a token for each word of the prompt, as a real tokenizer would have.
     let system_prompt = options.config.system_prompt.as_deref().unwrap_or(prompt::SYSTEM_PROMPT);
-    let text = format!("{}{FIRST_USER}\n{FOLLOW_USER}\nSunny and mild.\n", prompt::text(&prompt::prefix(system_prompt, &catalog())));
+    let text = format!("{}{FIRST_USER}\n{FOLLOW_USER}\n{ASSISTANT_REPLY}\n", prompt::text(&prompt::prefix(system_prompt, &catalog())));
     let text_file = path.with_extension("prompt.txt");
     std::fs::create_dir_all(&options.cache_dir)
         .and_then(|()| std::fs::write(&text_file, text))

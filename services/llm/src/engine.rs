@@ -299,8 +299,9 @@ impl<'m> Engine<'m> {
         let prompt_ms = start.elapsed().as_millis() as u64;
         debug!(reused, evaluated = tokens.len() - reused, prompt_ms, "prompt evaluated");
 
+        // The chain is not reset: a sampling RNG that restarted from its seed every turn would draw the same
+        // numbers each time.
         self.grammar.reset();
-        self.chain.reset();
         let mut stats = TurnStats { prompt_tokens: (tokens.len() - reused) as u32, reused_tokens: reused as u32, prompt_ms, ..Default::default() };
         let mut reply = Reply::default();
         let gen_start = Instant::now();

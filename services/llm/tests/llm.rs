@@ -118,11 +118,11 @@ fn random_weights_under_the_grammar_give_only_calls_or_text() {
     let model = LlmModel::load(&fixture("random.gguf")).unwrap();
     let tools = catalog();
     let (mut calls, mut answers) = (0, 0);
-    for seed in 0..12u32 {
-        // Sampled (not greedy) so the replies differ; enough tokens for any call to finish.
-        let config = LlmConfig { temperature: 1.0, top_k: 0, top_p: 1.0, seed, max_tokens: 600, context_tokens: 8192, ..config() };
-        let mut engine = Engine::new(&model, &config, tools.clone(), None).unwrap();
-        let (outputs, stats) = collect(&mut engine, &[user(&format!("Question number {seed}?"))]);
+    // Sampled (not greedy) so the replies differ; enough tokens for any call to finish.
+    let config = LlmConfig { temperature: 1.0, top_k: 0, top_p: 1.0, seed: 7, max_tokens: 500, context_tokens: 8192, ..config() };
+    let mut engine = Engine::new(&model, &config, tools.clone(), None).unwrap();
+    for n in 0..16u32 {
+        let (outputs, stats) = collect(&mut engine, &[user(&format!("Question number {n}?"))]);
         assert!(stats.generated_tokens > 0);
         for out in &outputs {
             match out {
@@ -143,7 +143,8 @@ fn random_weights_under_the_grammar_give_only_calls_or_text() {
         }
     }
     eprintln!("random model: {calls} calls, {answers} sentences");
-    assert!(calls + answers > 0);
+    // The fixture makes a call about as likely as text for the first token (see make_gguf.py).
+    assert!(calls > 0 && answers > 0, "{calls} calls, {answers} sentences");
 }
 
 #[test]
