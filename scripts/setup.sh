@@ -44,9 +44,7 @@ ort_lib="$("$root/scripts/install-onnxruntime.sh")"
 echo "installed $ort_lib"
 
 say "Building (release; llama.cpp and whisper.cpp take several minutes the first time)"
-binaries=(hearth hearth-asr)
-# The language model service joins when its crate is part of the workspace.
-cargo pkgid -q hearth-llm >/dev/null 2>&1 && binaries+=(hearth-llm)
+binaries=(hearth hearth-asr hearth-llm)
 cargo build --release --locked $(printf -- '-p %s ' "${binaries[@]}")
 mkdir -p "$bin_dir"
 for b in "${binaries[@]}"; do

@@ -44,6 +44,11 @@ enum Command {
         #[command(subcommand)]
         command: commands::models::ModelsCommand,
     },
+    /// Evaluate models.
+    Eval {
+        #[command(subcommand)]
+        what: EvalWhat,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -51,10 +56,17 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum EvalWhat {
+    /// Does a language model call the right tool, and no tool when none is wanted? Accuracy and speed over
+    /// a fixed set of utterances (runs `hearth-llm eval routing --model PATH`).
+    Routing(commands::sibling::Passthrough),
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // Interactive commands print their own results; keep their logs to warnings.
-    let quiet = matches!(cli.command, Command::Say(_) | Command::Tap(_) | Command::Bench { .. });
+    let quiet = matches!(cli.command, Command::Say(_) | Command::Tap(_) | Command::Bench { .. } | Command::Eval { .. });
     hearth_node::logging::init_with(if quiet { "warn" } else { "info" });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -81,6 +93,9 @@ fn main() -> std::process::ExitCode {
                 Ok(if ok { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })
             }
             Command::Models { command } => commands::models::run(&file, command).await,
+            Command::Eval { what: EvalWhat::Routing(p) } => {
+                commands::sibling::exec(&file, "hearth-llm", &["eval", "routing"], p.args)
+            }
             Command::Bench { what } => commands::bench::run(&file, what).await,
         }
     });

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use hearth_node::NodeFile;
 
+use super::sibling::{self, Passthrough};
+
 mod bus;
 
 #[derive(Subcommand)]
@@ -43,13 +45,6 @@ pub struct WakeBenchArgs {
     pub python: Option<String>,
 }
 
-/// Arguments handed to another program as they are.
-#[derive(Args)]
-pub struct Passthrough {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub args: Vec<String>,
-}
-
 pub async fn run(file: &NodeFile, what: BenchWhat) -> anyhow::Result<ExitCode> {
     match what {
         BenchWhat::Bus(args) => bus::run(args).await,
@@ -59,26 +54,9 @@ pub async fn run(file: &NodeFile, what: BenchWhat) -> anyhow::Result<ExitCode> {
             print!("{}", hearth_tts::bench::bench_tts(&options)?);
             Ok(ExitCode::SUCCESS)
         }
-        BenchWhat::Asr(p) => exec_sibling(file, "hearth-asr", p.args),
-        BenchWhat::Llm(p) => exec_sibling(file, "hearth-llm", p.args),
+        BenchWhat::Asr(p) => sibling::exec(file, "hearth-asr", &["bench"], p.args),
+        BenchWhat::Llm(p) => sibling::exec(file, "hearth-llm", &["bench"], p.args),
     }
-}
-
-/// Runs `<binary> bench ARGS…` from beside this executable and returns its exit status.
-fn exec_sibling(file: &NodeFile, binary: &str, args: Vec<String>) -> anyhow::Result<ExitCode> {
-    let program = std::env::current_exe()?.with_file_name(binary);
-    anyhow::ensure!(
-        program.is_file(),
-        "{binary} is not installed next to hearth ({}); build it with `cargo build --release -p {binary}`",
-        program.display()
-    );
-    let mut cmd = std::process::Command::new(&program);
-    cmd.arg("bench");
-    if let Some(path) = &file.path {
-        cmd.arg("--config").arg(path);
-    }
-    let status = cmd.args(args).status()?;
-    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn wake(file: &NodeFile, args: WakeBenchArgs) -> anyhow::Result<ExitCode> {

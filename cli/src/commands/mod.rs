@@ -4,5 +4,6 @@ pub mod bench;
 pub mod broker;
 pub mod models;
 pub mod say;
+pub mod sibling;
 pub mod tap;
 pub mod up;

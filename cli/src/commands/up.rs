@@ -22,7 +22,8 @@ use crate::services::{BUILT_IN, EXTERNAL};
 
 #[derive(Args)]
 pub struct UpArgs {
-    /// Use a WAV file as the microphone (a demo on a machine with no sound card).
+    /// Use a WAV file as the microphone (a demo on a machine with no sound card); `-` reads raw s16le
+    /// 16 kHz mono from standard input (`sox in.wav -t raw -r 16000 -c 1 -b 16 - | hearth up --mic -`).
     #[arg(long)]
     pub mic: Option<PathBuf>,
     /// Write everything the assistant says into this WAV file instead of a speaker.
@@ -34,6 +35,12 @@ pub struct UpArgs {
     /// Do not start the embedded broker (another machine runs it).
     #[arg(long)]
     pub no_broker: bool,
+}
+
+impl UpArgs {
+    fn mic_is_stdin(&self) -> bool {
+        self.mic.as_deref() == Some(Path::new("-"))
+    }
 }
 
 /// The `[up]` table: what `hearth up` starts on this machine.
@@ -79,7 +86,10 @@ pub async fn run(file: &NodeFile, args: UpArgs) -> anyhow::Result<ExitCode> {
             cmd_args.push("run".to_string());
         }
         cmd_args.extend(["--config".to_string(), config_path.display().to_string()]);
-        let child = Supervised { name, program, args: cmd_args, max_delay: Duration::from_secs(up.restart_max_delay_s) };
+        // Only the audio service reads the microphone; everyone else gets no standard input.
+        let stdin = name == "audio" && args.mic_is_stdin();
+        let max_delay = Duration::from_secs(up.restart_max_delay_s);
+        let child = Supervised { name, program, args: cmd_args, max_delay, stdin };
         tasks.push(tokio::spawn(child.run(shutdown.clone())));
     }
     info!(config = %config_path.display(), "assistant up; Ctrl-C to stop");
@@ -117,7 +127,9 @@ fn write_child_config(file: &NodeFile, args: &UpArgs) -> anyhow::Result<PathBuf>
     let mut table = file.table().clone();
     let audio = table.entry("audio").or_insert_with(|| toml::Value::Table(Default::default()));
     if let toml::Value::Table(audio) = audio {
-        if let Some(mic) = &args.mic {
+        if args.mic_is_stdin() {
+            audio.insert("input".into(), "stdin".into());
+        } else if let Some(mic) = &args.mic {
             anyhow::ensure!(mic.is_file(), "--mic {}: no such file", mic.display());
             audio.insert("input".into(), format!("file:{}", absolute(mic)?.display()).into());
         }
@@ -143,6 +155,8 @@ struct Supervised {
     program: PathBuf,
     args: Vec<String>,
     max_delay: Duration,
+    /// Hand this process's standard input to the child (`--mic -`).
+    stdin: bool,
 }
 
 impl Supervised {
@@ -181,7 +195,7 @@ impl Supervised {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args)
             .env("HEARTH_LOG_PLAIN", "1")
-            .stdin(Stdio::null())
+            .stdin(if self.stdin { Stdio::inherit() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// The default model's file name under `<models_dir>/llm/`.
 pub const DEFAULT_MODEL_FILE: &str = "Qwen3-4B-Instruct-2507-Q4_K_M.gguf";
 /// What `hearth models pull` calls the default model.
-pub const DEFAULT_MODEL_NAME: &str = "qwen3-4b";
+pub const DEFAULT_MODEL_NAME: &str = "qwen3-4b-instruct";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -294,7 +294,7 @@ async fn a_missing_model_leaves_the_service_up_and_answers_with_errors() {
     let status = wait_status(&mut inbox, &[ServiceState::Unavailable]).await;
     let detail = status.detail.unwrap();
     assert!(detail.contains("missing /nonexistent/llm/Qwen3-4B-Instruct-2507-Q4_K_M.gguf"), "{detail}");
-    assert!(detail.contains("hearth models pull qwen3-4b"), "{detail}");
+    assert!(detail.contains("hearth models pull qwen3-4b-instruct`"), "{detail}");
     client.publish("kitchen", &request("r", vec![user("Hello?")])).await.unwrap();
     let got = events(&mut inbox, "r").await;
     assert_eq!(got, vec![LlmEventKind::Error { message: detail }]);

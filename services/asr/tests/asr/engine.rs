@@ -30,6 +30,35 @@ fn hello_world_model_transcribes_greedy_and_beam_with_any_context() {
     }
 }
 
+/// `make_phrase.py` scripts any phrase, in the fixture's width and in tiny.en's exact shape (what
+/// `hearth bench e2e` and the whole-turn tests use); `None` when Python is missing outside CI.
+fn phrase_model(phrase: &str, shape: &str, out: &std::path::Path) -> Option<()> {
+    let python = std::env::var("HEARTH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/whisper/make_phrase.py");
+    match Command::new(&python).arg(script).args(["--phrase", phrase, "--shape", shape]).arg(out).output() {
+        Ok(o) if o.status.success() => Some(()),
+        Ok(o) => panic!("{script} failed: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("cannot run {python}: {e}"),
+        Err(e) => {
+            eprintln!("skipping: cannot run {python} ({e}); set HEARTH_PYTHON");
+            None
+        }
+    }
+}
+
+#[test]
+fn phrase_models_hear_their_phrase_in_both_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let phrase = "set a timer for the the pasta in ten minutes";
+    for shape in ["fixture", "tiny.en"] {
+        let path = dir.path().join(format!("{shape}.bin"));
+        let Some(()) = phrase_model(phrase, shape, &path) else { return };
+        let mut r = Recognizer::load(&path, "whisper-tiny.en", options()).unwrap();
+        let rec = r.transcribe(&audio(3.0)).unwrap();
+        assert_eq!(rec.text.trim(), phrase, "{shape}");
+    }
+}
+
 #[test]
 fn whisper_cpp_test_file_loads_and_hears_nothing() {
     let Some(shared) = shared_dir() else { return };
@@ -81,18 +110,8 @@ fn english_only_models_refuse_other_languages() {
 /// The committed fixture is exactly what its script writes.
 #[test]
 fn fixture_matches_its_script() {
-    let python = std::env::var("HEARTH_PYTHON").unwrap_or_else(|_| "python3".into());
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m.bin");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/whisper/make_hello_world.py");
-    match Command::new(&python).arg(script).arg(&out).output() {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => panic!("{script} failed: {}", String::from_utf8_lossy(&o.stderr)),
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("cannot run {python}: {e}"),
-        Err(e) => {
-            eprintln!("skipping: cannot run {python} ({e}); set HEARTH_PYTHON");
-            return;
-        }
-    }
+    let Some(()) = phrase_model("hello world", "fixture", &out) else { return };
     assert!(std::fs::read(out).unwrap() == std::fs::read(hello_world_model()).unwrap(), "regenerate the fixture");
 }

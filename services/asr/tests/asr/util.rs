@@ -7,7 +7,7 @@ use hearth_bus::{Envelope, Inbox};
 
 pub const WAIT: Duration = Duration::from_secs(60);
 
-/// The committed "hello world" model (fixtures/whisper/make_hello_world.py).
+/// The committed "hello world" model (fixtures/whisper/make_phrase.py).
 pub fn hello_world_model() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/whisper/ggml-hello-world.bin"))
 }
