@@ -15,6 +15,7 @@
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod testkit;
 pub mod weather;
 pub mod wikipedia;
 

@@ -11,7 +11,7 @@ use hearth_tools::wikipedia::WikipediaConfig;
 use hearth_tools::ToolsConfig;
 use serde_json::json;
 
-use crate::util::{call, json, Reply, TestServer};
+use hearth_tools::testkit::{call, json, Reply, TestServer};
 
 const WAIT: Duration = Duration::from_secs(10);
 

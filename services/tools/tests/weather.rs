@@ -8,43 +8,9 @@ use hearth_tools::weather::WeatherConfig;
 use hearth_tools::{Tools, ToolsConfig};
 use serde_json::json;
 
-use crate::util::{call, json, Reply, Request, TestServer};
+use hearth_tools::testkit::{call, geocoding, json, open_meteo, Reply, TestServer};
 
 const UNREACHABLE: &str = "I couldn't reach the weather service right now.";
-
-fn geocoding(r: &Request) -> Reply {
-    match r.query("name").as_deref() {
-        Some("Paris") => json(json!({"results": [
-            {"id": 2988507, "name": "Paris", "latitude": 48.85341, "longitude": 2.3488, "country": "France",
-             "country_code": "FR", "admin1": "Île-de-France", "timezone": "Europe/Paris"},
-            {"id": 4717560, "name": "Paris", "latitude": 33.66094, "longitude": -95.55551, "country": "United States",
-             "country_code": "US", "admin1": "Texas"}
-        ], "generationtime_ms": 0.9})),
-        // Open-Meteo leaves `results` out when nothing matches.
-        _ => json(json!({"generationtime_ms": 0.4})),
-    }
-}
-
-fn forecast(r: &Request) -> Reply {
-    let fahrenheit = r.query("temperature_unit").as_deref() == Some("fahrenheit");
-    let (now, lows, highs) = if fahrenheit { (57.6, [46.4, 48.2], [59.0, 59.5]) } else { (14.2, [8.0, 9.1], [15.0, 15.3]) };
-    json(json!({
-        "latitude": 48.86, "longitude": 2.34, "timezone": "Europe/Paris",
-        "current_units": {"temperature_2m": "°C", "weather_code": "wmo code", "wind_speed_10m": "km/h"},
-        "current": {"time": "2026-11-23T15:00", "interval": 900, "temperature_2m": now, "weather_code": 3, "wind_speed_10m": 11.6},
-        "daily": {"time": ["2026-11-23", "2026-11-24"], "weather_code": [3, 61],
-                  "temperature_2m_max": highs, "temperature_2m_min": lows}
-    }))
-}
-
-async fn open_meteo() -> TestServer {
-    TestServer::start(|r| match r.path.as_str() {
-        "/v1/search" => geocoding(r),
-        "/v1/forecast" => forecast(r),
-        _ => Reply::Json(404, "{}".into()),
-    })
-    .await
-}
 
 fn config(server: &TestServer, weather: WeatherConfig) -> ToolsConfig {
     ToolsConfig {

@@ -7,7 +7,7 @@ use hearth_tools::wikipedia::WikipediaConfig;
 use hearth_tools::{Tools, ToolsConfig};
 use serde_json::json;
 
-use crate::util::{call, json, Reply, Request, TestServer};
+use hearth_tools::testkit::{call, json, Reply, Request, TestServer};
 
 fn summary(title: &str, kind: &str, extract: &str) -> Reply {
     json(json!({

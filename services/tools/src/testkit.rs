@@ -1,10 +1,12 @@
-//! A tiny HTTP/1.1 server on 127.0.0.1 for tests: each request goes to a handler that picks a reply,
-//! including ones a real service should never send (hang, drop, garbage).
+//! For tests of this crate and of the whole system: a tiny HTTP/1.1 server on 127.0.0.1 where each
+//! request goes to a handler that picks a reply, including ones a real service should never send (hang,
+//! drop, garbage), and an Open-Meteo stand-in that knows Paris. Never used by the service itself.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hearth_bus::tool::ToolCall;
+use serde_json::json;
 use reqwest::Url;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -120,4 +122,42 @@ async fn respond(mut stream: TcpStream, reply: Reply) {
 
 pub fn call(tool: &str, arguments: serde_json::Value) -> ToolCall {
     ToolCall { call_id: format!("c-{tool}"), session_id: Some("s1".into()), tool: tool.into(), arguments }
+}
+
+/// Open-Meteo's geocoding answer: Paris (two of them, the first is France's), nothing for other names.
+pub fn geocoding(r: &Request) -> Reply {
+    match r.query("name").as_deref() {
+        Some("Paris") => json(json!({"results": [
+            {"id": 2988507, "name": "Paris", "latitude": 48.85341, "longitude": 2.3488, "country": "France",
+             "country_code": "FR", "admin1": "Île-de-France", "timezone": "Europe/Paris"},
+            {"id": 4717560, "name": "Paris", "latitude": 33.66094, "longitude": -95.55551, "country": "United States",
+             "country_code": "US", "admin1": "Texas"}
+        ], "generationtime_ms": 0.9})),
+        // Open-Meteo leaves `results` out when nothing matches.
+        _ => json(json!({"generationtime_ms": 0.4})),
+    }
+}
+
+/// Open-Meteo's forecast answer: 14 degrees (57.6 °F) and overcast now, rain tomorrow.
+pub fn forecast(r: &Request) -> Reply {
+    let fahrenheit = r.query("temperature_unit").as_deref() == Some("fahrenheit");
+    let (now, lows, highs) = if fahrenheit { (57.6, [46.4, 48.2], [59.0, 59.5]) } else { (14.2, [8.0, 9.1], [15.0, 15.3]) };
+    json(json!({
+        "latitude": 48.86, "longitude": 2.34, "timezone": "Europe/Paris",
+        "current_units": {"temperature_2m": "°C", "weather_code": "wmo code", "wind_speed_10m": "km/h"},
+        "current": {"time": "2026-11-23T15:00", "interval": 900, "temperature_2m": now, "weather_code": 3, "wind_speed_10m": 11.6},
+        "daily": {"time": ["2026-11-23", "2026-11-24"], "weather_code": [3, 61],
+                  "temperature_2m_max": highs, "temperature_2m_min": lows}
+    }))
+}
+
+/// A local Open-Meteo: `/v1/search` and `/v1/forecast` as above, 404 elsewhere. Point
+/// `[tools.weather] geocoding_url` at `<base>/v1/search` and `forecast_url` at `<base>/v1/forecast`.
+pub async fn open_meteo() -> TestServer {
+    TestServer::start(|r| match r.path.as_str() {
+        "/v1/search" => geocoding(r),
+        "/v1/forecast" => forecast(r),
+        _ => Reply::Json(404, "{}".into()),
+    })
+    .await
 }
