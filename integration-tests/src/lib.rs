@@ -1,7 +1,7 @@
 //! Helpers for Hearth's whole-system tests: a broker on free ports, services started in-process on it,
 //! and waiting for bus messages with timeouts. The tests themselves live in `tests/`.
 
-pub mod speech;
+pub use hearth_e2e::speech;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -157,4 +157,40 @@ pub async fn ask(probe: &Probe, site: &str, text: &str) -> String {
     };
     probe.client.publish(site, &t).await.expect("publish transcript");
     session_id
+}
+
+/// `hearth up` options for a whole voice turn: the real openWakeWord front end and "hey jarvis" and the
+/// real Silero VAD from `../shared/models`, a whisper model that hears `phrase` (generated here), the
+/// language model `llm` from `fixtures/llm` if any, and `voice`. `None` (after saying so) when
+/// `../shared` is missing outside CI.
+pub fn voice_rig(dir: &std::path::Path, phrase: &str, llm: Option<&str>, voice: hearth_e2e::Voice) -> Option<hearth_e2e::RigOptions> {
+    let models = hearth_e2e::shared_dir().join("models");
+    if !models.join("openwakeword/melspectrogram.onnx").is_file() {
+        assert!(std::env::var("CI").is_err(), "{} not found (set HEARTH_SHARED)", models.display());
+        eprintln!("skipping: {} not found (set HEARTH_SHARED)", models.display());
+        return None;
+    }
+    let whisper = dir.join("whisper-phrase.bin");
+    hearth_e2e::phrase_whisper(phrase, "fixture", &whisper).expect("generate the whisper model");
+    Some(hearth_e2e::RigOptions {
+        hearth: workspace_binary("hearth"),
+        models,
+        wake_word: "hey_jarvis_v0.1.onnx".into(),
+        whisper,
+        llm: llm.map(|name| hearth_e2e::fixtures_dir().join("llm").join(name)),
+        voice,
+        noise: None,
+        follow_up_ms: 0,
+        overrides: toml::Table::new(),
+        work_dir: dir.to_path_buf(),
+        wait: WAIT,
+    })
+}
+
+/// The wake word, a short pause, then `request`, as 16 kHz samples.
+pub fn wake_and(request: &[i16], dir: &std::path::Path) -> Vec<i16> {
+    let mut audio = speech::speak("hey jarvis", "en-us", dir);
+    audio.extend(speech::silence(0.4));
+    audio.extend_from_slice(request);
+    audio
 }

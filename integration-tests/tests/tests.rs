@@ -7,3 +7,4 @@ mod malformed;
 mod reconnect;
 mod timers;
 mod voice_turn;
+mod whole_turn;

@@ -1,7 +1,7 @@
-//! A whole voice turn from a WAV "microphone" to a WAV "speaker", with every service in its own process
-//! as `hearth up` starts them: real openWakeWord front end and "hey jarvis" model, real Silero VAD,
-//! whisper.cpp with the project's generated model (it hears " hello world" in any audio), the brain, and
-//! espeak-ng speaking the answer. No LLM runs, so the brain's honest fallback is the answer.
+//! The demo from files: `hearth up --mic FILE.wav --speaker OUT.wav`, every service in its own process:
+//! real openWakeWord front end and "hey jarvis" model, real Silero VAD, whisper.cpp with a generated
+//! model that hears "what time is it", the brain's local intent (the fast path, no LLM), and espeak-ng
+//! speaking the answer into the WAV speaker.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -55,7 +55,8 @@ async fn wav_in_spoken_answer_out() {
         link(&shared.join("openwakeword").join(f), &models.join("openwakeword").join(f));
     }
     link(&shared.join("silero-vad/silero_vad.onnx"), &models.join("silero-vad/silero_vad.onnx"));
-    let whisper = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/whisper/ggml-hello-world.bin"));
+    let whisper = dir.path().join("whisper-phrase.bin");
+    hearth_e2e::phrase_whisper("what time is it", "fixture", &whisper).unwrap();
     link(&whisper, &models.join("whisper/ggml-tiny.en.bin"));
 
     // The microphone: a pause, the wake word, a request, then silence (the audio service keeps
@@ -118,9 +119,10 @@ async fn wav_in_spoken_answer_out() {
     assert_eq!(ended.reason, EndReason::Silence, "{ended:?}");
     assert!(ended.speech_ms > 300, "{ended:?}");
     let transcript = probe.next::<Transcript>(|t| t.session_id == session).await;
-    assert_eq!(transcript.text, "hello world");
+    assert_eq!(transcript.text, "what time is it");
     let reply = probe.next::<Reply>(|r| r.session_id == session).await;
-    assert_eq!(reply.text, hearth_brain::phrases::NO_LLM);
+    assert_eq!(reply.source, hearth_bus::brain::ReplySource::Intent, "{reply:?}");
+    assert!(reply.text.starts_with("It's "), "{reply:?}");
     let spoken = probe.next::<Spoken>(|s| s.session_id.as_deref() == Some(&session)).await;
     assert!(spoken.error.is_none(), "{spoken:?}");
     assert!(spoken.voice.starts_with("espeak-ng"), "{spoken:?}");

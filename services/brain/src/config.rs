@@ -14,6 +14,9 @@ pub struct BrainConfig {
     pub memory_s: u64,
     /// Most messages of history sent to the LLM (older ones are dropped first).
     pub memory_messages: usize,
+    /// Longest wait for speech recognition's transcript after a capture ends, milliseconds; then "I
+    /// can't understand speech right now" (the ASR service is down or hung).
+    pub transcript_timeout_ms: u64,
     /// Longest wait for a tool's result, milliseconds; then a plain "that took too long".
     pub tool_timeout_ms: u64,
     /// Longest wait for the LLM's first sentence or tool call, milliseconds. The reference build took
@@ -32,6 +35,7 @@ impl Default for BrainConfig {
             follow_up_ms: 5_000,
             memory_s: 300,
             memory_messages: 12,
+            transcript_timeout_ms: 20_000,
             tool_timeout_ms: 10_000,
             llm_first_event_timeout_ms: 90_000,
             llm_idle_timeout_ms: 30_000,
@@ -43,6 +47,9 @@ impl Default for BrainConfig {
 impl BrainConfig {
     /// Checks the values; the error names the key.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.transcript_timeout_ms < 100 {
+            return Err(("brain.transcript_timeout_ms", "must be at least 100".into()));
+        }
         if self.tool_timeout_ms < 100 {
             return Err(("brain.tool_timeout_ms", "must be at least 100".into()));
         }

@@ -132,11 +132,7 @@ impl Brain {
             self.site(&site).playback = None;
             self.set_state(&site, AssistantState::Listening, Some(m.session_id)).await;
         } else if let Some(m) = envelope.decode::<ListeningEnded>() {
-            let state = match m.reason {
-                EndReason::Silence | EndReason::MaxLength => AssistantState::Thinking,
-                _ => AssistantState::Idle,
-            };
-            self.set_state(&site, state, Some(m.session_id)).await;
+            self.on_listening_ended(&site, m).await;
         } else if let Some(m) = envelope.decode::<Played>() {
             self.on_played(&site, m).await;
         } else if let Some(m) = envelope.decode::<ServiceStatus>() {
@@ -271,7 +267,35 @@ impl Brain {
         }
     }
 
+    /// A capture with speech ended: its transcript is due. Should speech recognition be gone (crashed,
+    /// hung, its host down), the deadline turns the silence into a spoken reason instead of a turn that
+    /// never ends.
+    async fn on_listening_ended(&mut self, site: &str, m: ListeningEnded) {
+        if !matches!(m.reason, EndReason::Silence | EndReason::MaxLength) {
+            self.set_state(site, AssistantState::Idle, Some(m.session_id)).await;
+            return;
+        }
+        self.set_state(site, AssistantState::Thinking, Some(m.session_id.clone())).await;
+        let now = Instant::now();
+        self.site(site).turn = Some(Turn {
+            session_id: m.session_id,
+            request: String::new(),
+            source: TranscriptSource::Asr,
+            started: now,
+            utterance_id: new_id(),
+            seq: 0,
+            spoken: Vec::new(),
+            reply_source: ReplySource::Fallback,
+            tool: None,
+            tool_data: None,
+            waiting: Waiting::Transcript,
+            deadline: now + Duration::from_millis(self.config.transcript_timeout_ms),
+        });
+    }
+
     async fn on_not_heard(&mut self, site: &str, n: NotHeard) {
+        // This is the answer the capture was waiting for.
+        self.take_turn_if(site, |w| matches!(w, Waiting::Transcript));
         let sentence = match n.reason {
             NotHeardReason::Unavailable => phrases::ASR_DOWN,
             _ => phrases::NOT_CAUGHT,
@@ -328,6 +352,7 @@ impl Brain {
                     self.close_utterance(&site, &mut turn).await;
                     self.finish(&site, turn).await;
                 }
+                (Waiting::Transcript, _) => self.answer(&site, turn, phrases::ASR_DOWN, ReplySource::Fallback).await,
                 _ => self.answer(&site, turn, phrases::TOO_SLOW, ReplySource::Fallback).await,
             }
         }

@@ -9,6 +9,8 @@ use serde_json::Value;
 /// What the turn is waiting for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Waiting {
+    /// Speech recognition's transcript (or `not_heard`) for a capture that just ended.
+    Transcript,
     /// A tool result with this call id.
     Tool { call_id: String },
     /// The LLM's answer to this request; `answering` once a first event arrived.

@@ -22,6 +22,17 @@ pub fn brown_noise(seconds: f32, gain_db: f32, dir: &Path) -> Vec<i16> {
     read_wav(&out)
 }
 
+/// `noise` scaled to sit `snr_db` below the loudness (RMS) of `speech`: a background to run under a
+/// whole session.
+pub fn noise_under(speech: &[i16], noise: &[i16], snr_db: f64) -> Vec<i16> {
+    let scale = rms(speech) / rms(noise).max(1e-9) / 10f64.powf(snr_db / 20.0);
+    noise.iter().map(|&n| (n as f64 * scale).clamp(-32768.0, 32767.0) as i16).collect()
+}
+
+fn rms(x: &[i16]) -> f64 {
+    (x.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / x.len().max(1) as f64).sqrt()
+}
+
 /// Silence of `seconds` at 16 kHz.
 pub fn silence(seconds: f32) -> Vec<i16> {
     vec![0; (seconds * 16_000.0) as usize]
@@ -29,7 +40,6 @@ pub fn silence(seconds: f32) -> Vec<i16> {
 
 /// Adds `noise` under `speech` at `snr_db` (noise repeated or cut to length).
 pub fn mix_at_snr(speech: &[i16], noise: &[i16], snr_db: f64) -> Vec<i16> {
-    let rms = |x: &[i16]| (x.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / x.len().max(1) as f64).sqrt();
     let speech_rms = rms(speech);
     let noise_rms = rms(noise).max(1e-9);
     let scale = speech_rms / noise_rms / 10f64.powf(snr_db / 20.0);
