@@ -2,6 +2,7 @@
 
 mod chimes;
 mod conversation;
+mod failures;
 mod llm_flow;
 mod malformed;
 mod reconnect;

@@ -35,6 +35,11 @@ impl Recorder {
         // Stamp arrivals in their own task so a slow consumer does not shift the times.
         tokio::spawn(async move {
             while let Some(envelope) = inbox.recv().await {
+                // Microphone frames (50 a second) mark no stage boundary; keeping them would only grow
+                // the backlog.
+                if envelope.topic.ends_with("/audio/frame") {
+                    continue;
+                }
                 if tx.send(Event { at: Instant::now(), envelope }).is_err() {
                     return;
                 }
@@ -69,6 +74,22 @@ impl Recorder {
             .await?;
         let m = e.envelope.decode::<M>().ok_or_else(|| anyhow!("{} stopped decoding", M::SUFFIX))?;
         Ok((e.at, m))
+    }
+
+    /// The newest `M` received so far, if any (everything received moves to the backlog).
+    pub fn latest<M: Message>(&mut self) -> Option<M> {
+        while let Ok(e) = self.events.try_recv() {
+            self.backlog.push(e);
+        }
+        self.backlog.iter().rev().find_map(|e| e.envelope.decode::<M>())
+    }
+
+    /// Drops the events received so far for which `pred` holds, keeping the rest.
+    pub fn discard(&mut self, pred: impl Fn(&Envelope) -> bool) {
+        while let Ok(e) = self.events.try_recv() {
+            self.backlog.push(e);
+        }
+        self.backlog.retain(|e| !pred(&e.envelope));
     }
 
     /// Drops everything received so far (retained messages, earlier turns).

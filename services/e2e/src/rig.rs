@@ -91,24 +91,29 @@ impl Rig {
         let recorder = Recorder::connect(&bus, options.wait).await?;
         let mut rig = Rig { child, mic, recorder, bus, speaker, services, _weather: weather };
         for name in rig.services.clone() {
-            // `unavailable` counts as started: a missing model is something a test may want to hear.
-            rig.wait_status(&name, |s| s != ServiceState::Offline).await?;
+            // A service that cannot work (a missing model) has settled too: a test may want to hear it.
+            // "loading …" is the language model's way of saying it is not there yet.
+            rig.wait_status(&name, |s| {
+                s.state == ServiceState::Online
+                    || (s.state == ServiceState::Unavailable && !s.detail.as_deref().is_some_and(|d| d.starts_with("loading")))
+            })
+            .await?;
         }
         Ok(rig)
     }
 
     /// Waits until service `name` says `online` (its retained status counts).
     pub async fn wait_online(&mut self, name: &str) -> anyhow::Result<ServiceStatus> {
-        self.wait_status(name, |s| s == ServiceState::Online).await
+        self.wait_status(name, |s| s.state == ServiceState::Online).await
     }
 
     /// Waits for a status of service `name` whose state passes `pred`.
-    pub async fn wait_status(&mut self, name: &str, pred: impl Fn(ServiceState) -> bool) -> anyhow::Result<ServiceStatus> {
+    pub async fn wait_status(&mut self, name: &str, pred: impl Fn(&ServiceStatus) -> bool) -> anyhow::Result<ServiceStatus> {
         let topic = hearth_bus::service::status_topic("default", name);
         let found = self
             .recorder
             .next_event(&format!("a status from {name}"), |e| {
-                e.topic == topic && e.decode::<ServiceStatus>().is_some_and(|s| pred(s.state))
+                e.topic == topic && e.decode::<ServiceStatus>().is_some_and(|s| pred(&s))
             })
             .await;
         match found {
@@ -141,6 +146,20 @@ impl Rig {
             }
         }
         None
+    }
+
+    /// Kills service `name` for good and returns once `hearth up` has restarted it and the new process
+    /// says online; the old and new process ids.
+    pub async fn kill_and_wait_for_restart(&mut self, name: &str) -> anyhow::Result<(i32, i32)> {
+        // Statuses from before the kill must not pass for the new process's.
+        let topic = hearth_bus::service::status_topic("default", name);
+        self.recorder.discard(|e| e.topic == topic);
+        let old = self.signal(name, libc::SIGKILL)?;
+        // The broker publishes the dead client's last will; then the new process reports.
+        self.wait_status(name, |s| s.state == ServiceState::Offline).await?;
+        self.wait_online(name).await?;
+        let new = self.service_pid(name).with_context(|| format!("{name} said online but is not running"))?;
+        Ok((old, new))
     }
 
     /// Sends `signal` to service `name`.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use hearth_bus::asr::Transcript;
 use hearth_bus::audio::{PlayChunk, Played};
-use hearth_bus::brain::{Reply, ReplySource};
+use hearth_bus::brain::{AssistantState, Reply, ReplySource, StateChanged};
 use hearth_bus::listen::{EndReason, ListenReason, ListeningEnded, ListeningStarted};
 use hearth_bus::tts::{Say, Spoken};
 use hearth_bus::wake::WakeDetected;
@@ -71,8 +71,24 @@ pub fn ms(d: Duration) -> f64 {
 }
 
 impl Rig {
-    /// Speaks `audio` (wake word and request) and follows the turn the wake word starts.
+    /// Waits until the brain is idle: the wake word is not listened for while the assistant speaks.
+    pub async fn wait_idle(&mut self) -> anyhow::Result<()> {
+        // No state yet: the brain starts idle and publishes only changes.
+        if self.recorder.latest::<StateChanged>().is_none_or(|s| s.state == AssistantState::Idle) {
+            return Ok(());
+        }
+        // Older states (an idle from an earlier turn) must not answer for the coming one.
+        self.recorder.discard(|e| e.is::<StateChanged>());
+        self.recorder.next::<StateChanged>(|s| s.state == AssistantState::Idle).await?;
+        // The wake service hears the same retained state at about the same moment; let it resume.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Ok(())
+    }
+
+    /// Speaks `audio` (wake word and request) once the assistant is idle and follows the turn the wake
+    /// word starts.
     pub async fn wake_turn(&mut self, audio: Vec<i16>) -> anyhow::Result<TurnReport> {
+        self.wait_idle().await?;
         let speech_end = self.mic.say(audio).await?;
         let (_, wake) = self.recorder.next::<WakeDetected>(|_| true).await?;
         self.follow(wake.session_id.clone(), Some(wake.score), speech_end).await
