@@ -8,6 +8,7 @@ use hearth_node::NodeFile;
 use super::sibling::{self, Passthrough};
 
 mod bus;
+mod e2e;
 
 #[derive(Subcommand)]
 pub enum BenchWhat {
@@ -28,6 +29,9 @@ pub enum BenchWhat {
     Asr(Passthrough),
     /// Language model (runs `hearth-llm bench`).
     Llm(Passthrough),
+    /// Whole voice turns through `hearth up`: every stage boundary timed from the bus, on the fast path
+    /// and through the language model, with models of the real shapes.
+    E2e(e2e::E2eBenchArgs),
 }
 
 #[derive(Args)]
@@ -56,6 +60,7 @@ pub async fn run(file: &NodeFile, what: BenchWhat) -> anyhow::Result<ExitCode> {
         }
         BenchWhat::Asr(p) => sibling::exec(file, "hearth-asr", &["bench"], p.args),
         BenchWhat::Llm(p) => sibling::exec(file, "hearth-llm", &["bench"], p.args),
+        BenchWhat::E2e(args) => e2e::run(file, args).await,
     }
 }
 

@@ -276,21 +276,8 @@ impl Brain {
             return;
         }
         self.set_state(site, AssistantState::Thinking, Some(m.session_id.clone())).await;
-        let now = Instant::now();
-        self.site(site).turn = Some(Turn {
-            session_id: m.session_id,
-            request: String::new(),
-            source: TranscriptSource::Asr,
-            started: now,
-            utterance_id: new_id(),
-            seq: 0,
-            spoken: Vec::new(),
-            reply_source: ReplySource::Fallback,
-            tool: None,
-            tool_data: None,
-            waiting: Waiting::Transcript,
-            deadline: now + Duration::from_millis(self.config.transcript_timeout_ms),
-        });
+        let deadline = Instant::now() + Duration::from_millis(self.config.transcript_timeout_ms);
+        self.site(site).turn = Some(Turn::without_request(m.session_id, Waiting::Transcript, deadline));
     }
 
     async fn on_not_heard(&mut self, site: &str, n: NotHeard) {
@@ -300,21 +287,7 @@ impl Brain {
             NotHeardReason::Unavailable => phrases::ASR_DOWN,
             _ => phrases::NOT_CAUGHT,
         };
-        let now = Instant::now();
-        let turn = Turn {
-            session_id: n.session_id,
-            request: String::new(),
-            source: TranscriptSource::Asr,
-            started: now,
-            utterance_id: new_id(),
-            seq: 0,
-            spoken: Vec::new(),
-            reply_source: ReplySource::Fallback,
-            tool: None,
-            tool_data: None,
-            waiting: Waiting::Tool { call_id: String::new() },
-            deadline: now,
-        };
+        let turn = Turn::without_request(n.session_id, Waiting::Tool { call_id: String::new() }, Instant::now());
         self.answer(site, turn, sentence, ReplySource::Fallback).await;
     }
 

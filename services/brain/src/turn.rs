@@ -36,6 +36,27 @@ pub struct Turn {
     pub deadline: Instant,
 }
 
+impl Turn {
+    /// A spoken turn that has no request text (yet, or ever): waiting for its transcript, or about to be
+    /// answered with a fallback.
+    pub fn without_request(session_id: String, waiting: Waiting, deadline: Instant) -> Turn {
+        Turn {
+            session_id,
+            request: String::new(),
+            source: TranscriptSource::Asr,
+            started: Instant::now(),
+            utterance_id: hearth_bus::ids::new_id(),
+            seq: 0,
+            spoken: Vec::new(),
+            reply_source: ReplySource::Fallback,
+            tool: None,
+            tool_data: None,
+            waiting,
+            deadline,
+        }
+    }
+}
+
 /// A reply being played: when it has played, the brain may open a follow-up window.
 #[derive(Debug, Clone)]
 pub struct Playback {
