@@ -57,6 +57,9 @@ pub struct Rig {
     /// The WAV file the speaker writes.
     pub speaker: PathBuf,
     pub services: Vec<String>,
+    /// Stop playback as soon as a reply's last audio chunk is out (benchmarks: the times that matter are
+    /// known by then, and the wake word is not listened for while the assistant speaks).
+    pub cut_playback: bool,
     _weather: TestServer,
 }
 
@@ -89,7 +92,7 @@ impl Rig {
         let bus = BusConfig { host: "127.0.0.1".into(), port: ports[0], ..BusConfig::default() };
         wait_for_port(ports[0], options.wait, &mut child)?;
         let recorder = Recorder::connect(&bus, options.wait).await?;
-        let mut rig = Rig { child, mic, recorder, bus, speaker, services, _weather: weather };
+        let mut rig = Rig { child, mic, recorder, bus, speaker, services, cut_playback: false, _weather: weather };
         for name in rig.services.clone() {
             // A service that cannot work (a missing model) has settled too: a test may want to hear it.
             // "loading …" is the language model's way of saying it is not there yet.

@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use hearth_bus::asr::Transcript;
-use hearth_bus::audio::{PlayChunk, Played};
+use hearth_bus::audio::{PlayChunk, Played, StopPlayback};
 use hearth_bus::brain::{AssistantState, Reply, ReplySource, StateChanged};
 use hearth_bus::listen::{EndReason, ListenReason, ListeningEnded, ListeningStarted};
 use hearth_bus::tts::{Say, Spoken};
@@ -129,6 +129,10 @@ impl Rig {
         }
         let (first_audio_at, _) = r.next::<PlayChunk>(|c| c.utterance_id == first.utterance_id && c.seq == 0).await?;
         let (last_audio_at, _) = r.next::<PlayChunk>(|c| c.utterance_id == first.utterance_id && c.last).await?;
+        if self.cut_playback {
+            self.recorder.client.publish("default", &StopPlayback { reason: "bench".into() }).await?;
+        }
+        let r = &mut self.recorder;
         let (_, played) = r.next::<Played>(|p| p.utterance_id == first.utterance_id).await?;
         let since = |t: Instant| t.saturating_duration_since(speech_end);
         Ok(TurnReport {

@@ -301,3 +301,23 @@ async fn a_missing_model_leaves_the_service_up_and_answers_with_errors() {
     h.shutdown.trigger();
     h.service.await.unwrap().unwrap();
 }
+
+#[test]
+fn routing_eval_scores_a_model_that_always_calls_and_one_that_never_does() {
+    let cases = hearth_llm::eval::CASES.len();
+    assert!(cases >= 30, "at least 30 utterances");
+    let no_tool = hearth_llm::eval::CASES.iter().filter(|c| c.tool.is_none()).count();
+
+    // Always get_weather(Paris): right only where the weather is wanted and the arguments fit.
+    let report = hearth_llm::eval::eval_routing(&fixture("tool-call.gguf"), &config(), |_| {}).unwrap();
+    assert_eq!(report.cases.len(), cases);
+    let passed: Vec<&str> = report.cases.iter().filter(|c| c.ok).map(|c| c.utterance).collect();
+    assert_eq!(passed, ["What's the weather like?", "How warm is it in Paris right now?", "Do I need an umbrella today?"]);
+    assert!(report.cases.iter().filter(|c| c.expected.is_none()).all(|c| !c.tool_ok), "every trap is a false call");
+
+    // Never a tool: right on exactly the questions and traps that need none.
+    let report = hearth_llm::eval::eval_routing(&fixture("answer.gguf"), &config(), |_| {}).unwrap();
+    assert_eq!(report.cases.iter().filter(|c| c.ok).count(), no_tool);
+    assert!((report.accuracy() - no_tool as f64 / cases as f64).abs() < 1e-9);
+    assert!(report.generation_tokens_per_s() > 0.0);
+}

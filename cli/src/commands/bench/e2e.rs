@@ -107,6 +107,7 @@ pub async fn run(file: &NodeFile, args: E2eBenchArgs) -> anyhow::Result<ExitCode
         };
         eprintln!("bench: starting hearth up for the {title}");
         let mut rig = Rig::start(options).await?;
+        rig.cut_playback = true;
         let request = speak(phrase, "en-us", &dir);
         let mut audio = speak("hey jarvis", "en-us", &dir);
         audio.extend(silence(0.4));
@@ -128,7 +129,9 @@ pub async fn run(file: &NodeFile, args: E2eBenchArgs) -> anyhow::Result<ExitCode
 fn print_path(title: &str, reports: &[TurnReport]) {
     println!("\n{title}");
     if let Some(r) = reports.first() {
-        println!("  heard {:?}; replied {:?} ({:?}) in {}", r.transcript, r.reply.text, r.reply.source, r.voice);
+        let reply: String = r.reply.text.chars().take(80).collect();
+        let more = if r.reply.text.chars().count() > 80 { "…" } else { "" };
+        println!("  heard {:?}; replied {reply:?}{more} ({:?}) in {}", r.transcript, r.reply.source, r.voice);
     }
     println!("  {:<26} {:>9} {:>9} {:>9} {:>12}", "stage (ms after speech)", "median", "min", "max", "stage median");
     let columns: Vec<[Duration; 5]> = reports.iter().map(|r| r.times.as_array()).collect();
