@@ -43,7 +43,9 @@ async fn time_date_status_cancel_and_honest_fallback() {
     let _services = start_text_assistant(&broker.bus, data.path()).await;
     let mut probe = Probe::new(&broker.bus, &["hearth/+/tts/say", "hearth/+/brain/#"]).await;
 
-    let cases: [(&str, fn(&str) -> bool); 6] = [
+    // A request and a check of its spoken answer.
+    type Case = (&'static str, fn(&str) -> bool);
+    let cases: [Case; 6] = [
         ("what time is it", |t| t.starts_with("It's ") && (t.ends_with(" AM.") || t.ends_with(" PM."))),
         ("what's the date today", |t| t.starts_with("Today is ")),
         ("set a pasta timer for ninety seconds", |t| t == "Okay, pasta timer for one and a half minutes, starting now."),

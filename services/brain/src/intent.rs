@@ -201,7 +201,7 @@ fn timer_name(tokens: &[&str]) -> Option<String> {
     ];
     let is_name = |w: &str| {
         !NOT_NAMES.contains(&w) && unit_seconds(w).is_none() && words::parse_number(&[w]).is_none()
-            && !w.split_once('-').is_some_and(|(_, b)| unit_seconds(b).is_some())
+            && w.split_once('-').is_none_or(|(_, b)| unit_seconds(b).is_none())
     };
     for (i, t) in tokens.iter().enumerate() {
         if matches!(*t, "called" | "named" | "labelled" | "labeled") {

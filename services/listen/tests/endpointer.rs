@@ -16,7 +16,7 @@ fn standin_vad() -> PathBuf {
     testkit::standin_models_dir().join("silero-vad/silero_vad.onnx")
 }
 
-fn endpointer(model: &PathBuf, settings: EndpointerSettings) -> Option<Endpointer> {
+fn endpointer(model: &std::path::Path, settings: EndpointerSettings) -> Option<Endpointer> {
     let lib = testkit::onnxruntime()?;
     Some(Endpointer::load(model, &lib, settings).expect("load VAD"))
 }

@@ -157,7 +157,7 @@ impl SentenceSplitter {
             while j < chars.len() && matches!(chars[j].1, '.' | '!' | '?' | '…' | '"' | '\'' | ')' | ']' | '”' | '’') {
                 j += 1;
             }
-            let Some(&(next_at, next)) = chars.get(j) else { return None }; // wait for what follows
+            let &(next_at, next) = chars.get(j)?; // wait for what follows
             if !next.is_whitespace() {
                 i = j; // "3.5", "e.g.x", "Hi!Me": not an end
                 continue;
@@ -425,7 +425,7 @@ mod tests {
         assert_eq!(u.push(&[0xFF, b'a', 0x80, b'b']), "ab", "bytes that are never valid are dropped");
         let smile = "😀".as_bytes();
         assert_eq!(u.push(&smile[..3]), "");
-        assert_eq!(u.push(&[b'x']), "x", "a broken sequence is dropped when a non-continuation byte follows");
+        assert_eq!(u.push(b"x"), "x", "a broken sequence is dropped when a non-continuation byte follows");
         u.push(&smile[..2]);
         u.finish();
         assert_eq!(u.push(b"ok"), "ok");

@@ -12,9 +12,10 @@ pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path} is not valid TOML: {source}")]
-    Parse { path: PathBuf, source: toml::de::Error },
+    // Boxed: toml's error is large, and every config loader returns this type.
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
     #[error("config file {path}, table [{section}]: {source}")]
-    Section { path: PathBuf, section: String, source: toml::de::Error },
+    Section { path: PathBuf, section: String, source: Box<toml::de::Error> },
     #[error("config file {path}: `{key}` {why}")]
     Invalid { path: PathBuf, key: String, why: String },
 }
@@ -75,7 +76,7 @@ impl NodeFile {
     /// Parses config text (for tests and `hearth config`).
     pub fn parse(text: &str, path: Option<PathBuf>) -> Result<NodeFile, ConfigError> {
         let shown = path.clone().unwrap_or_else(|| PathBuf::from("<defaults>"));
-        let raw: toml::Table = toml::from_str(text).map_err(|source| ConfigError::Parse { path: shown.clone(), source })?;
+        let raw: toml::Table = toml::from_str(text).map_err(|source| ConfigError::Parse { path: shown.clone(), source: Box::new(source) })?;
         // The common part ignores service tables; each service validates its own.
         let mut common = toml::Table::new();
         for key in ["site", "data_dir", "models_dir", "bus"] {
@@ -85,7 +86,7 @@ impl NodeFile {
         }
         let node: NodeConfig = common
             .try_into()
-            .map_err(|source| ConfigError::Section { path: shown.clone(), section: "bus / top level".into(), source })?;
+            .map_err(|source| ConfigError::Section { path: shown.clone(), section: "bus / top level".into(), source: Box::new(source) })?;
         hearth_bus::topic::validate_site(&node.site)
             .map_err(|why| ConfigError::Invalid { path: shown.clone(), key: "site".into(), why })?;
         node.bus.validate().map_err(|e| ConfigError::Invalid { path: shown.clone(), key: "bus".into(), why: e.to_string() })?;
@@ -100,7 +101,7 @@ impl NodeFile {
             Some(value) => value.clone().try_into().map_err(|source| ConfigError::Section {
                 path: self.path.clone().unwrap_or_else(|| PathBuf::from("<defaults>")),
                 section: name.into(),
-                source,
+                source: Box::new(source),
             }),
         }
     }

@@ -85,7 +85,7 @@ impl TtsConfig {
         }
         for (key, v) in [("length_scale", self.length_scale), ("noise_scale", self.noise_scale), ("noise_w", self.noise_w)] {
             if let Some(v) = v {
-                if !v.is_finite() || v < 0.0 || v > 10.0 {
+                if !v.is_finite() || !(0.0..=10.0).contains(&v) {
                     return Err((key, format!("{v} must be between 0 and 10")));
                 }
             }
