@@ -77,3 +77,48 @@ async fn sites_are_independent() {
     let say = probe.next::<Say>(|s| s.session_id.as_deref() == Some(&s2)).await;
     assert_eq!(say.text, "You don't have any timers running.");
 }
+
+/// A capture's transcript is due within `brain.transcript_timeout_ms`; a transcript that overtakes its
+/// `listen/ended` (the broker orders topics separately) is still answered once, and never timed out.
+#[tokio::test]
+async fn a_capture_without_a_transcript_is_answered_and_a_late_end_changes_nothing() {
+    use hearth_bus::listen::{EndReason, ListenReason, ListeningEnded, ListeningStarted};
+    let broker = start_broker();
+    let config = hearth_brain::BrainConfig { transcript_timeout_ms: 600, ..Default::default() };
+    let _brain = start_service(&broker.bus, "brain", "default", move |b, s| hearth_brain::run(config, b, s)).await;
+    let mut probe = Probe::new(&broker.bus, &["hearth/#"]).await;
+    let started = |session: &str| ListeningStarted { session_id: session.into(), reason: ListenReason::Wake, timestamp_ms: 0 };
+    let ended = |session: &str| ListeningEnded {
+        session_id: session.into(),
+        reason: EndReason::Silence,
+        speech_ms: 900,
+        duration_ms: 1500,
+        timestamp_ms: 0,
+    };
+
+    // Speech recognition never answers: a short reason instead of a silent assistant.
+    probe.client.publish("default", &started("lost")).await.unwrap();
+    probe.client.publish("default", &ended("lost")).await.unwrap();
+    let reply = probe.next::<Reply>(|r| r.session_id == "lost").await;
+    assert_eq!((reply.text.as_str(), reply.source), (hearth_brain::phrases::ASR_DOWN, ReplySource::Fallback));
+
+    // The transcript arrives before its capture's end: one answer, and the late end opens no wait.
+    probe.client.publish("default", &started("fast")).await.unwrap();
+    let session = {
+        let t = hearth_bus::asr::Transcript {
+            session_id: "fast".into(),
+            text: "tell me a joke".into(),
+            source: hearth_bus::asr::TranscriptSource::Asr,
+            audio_ms: 1500,
+            processing_ms: 100,
+        };
+        probe.client.publish("default", &t).await.unwrap();
+        t.session_id
+    };
+    // No language model runs here: the honest fallback is the one answer.
+    let reply = probe.next::<Reply>(|r| r.session_id == session).await;
+    assert_eq!(reply.text, hearth_brain::phrases::NO_LLM);
+    probe.client.publish("default", &ended("fast")).await.unwrap();
+    let later: Vec<Reply> = probe.collect(Duration::from_millis(1500)).await;
+    assert!(later.iter().all(|r| r.session_id != "fast"), "{later:?}");
+}

@@ -95,6 +95,9 @@ async fn sleep_until(deadline: Option<Instant>) {
 #[derive(Default)]
 struct Site {
     memory: Memory,
+    /// The session whose latest capture has been transcribed (or found empty), until a new capture
+    /// starts: a late `listen/ended` for it must not open a wait for a transcript that already came.
+    heard: Option<String>,
     turn: Option<Turn>,
     playback: Option<Playback>,
     state: Option<AssistantState>,
@@ -130,6 +133,7 @@ impl Brain {
             self.set_state(&site, AssistantState::Listening, Some(m.session_id)).await;
         } else if let Some(m) = envelope.decode::<ListeningStarted>() {
             self.site(&site).playback = None;
+            self.site(&site).heard = None;
             self.set_state(&site, AssistantState::Listening, Some(m.session_id)).await;
         } else if let Some(m) = envelope.decode::<ListeningEnded>() {
             self.on_listening_ended(&site, m).await;
@@ -152,6 +156,7 @@ impl Brain {
         let now = Instant::now();
         let text = t.text.trim().to_string();
         info!(site, session = %t.session_id, text = %text, "transcript");
+        self.site(site).heard = Some(t.session_id.clone());
         if let Some(old) = self.site(site).turn.take() {
             // A new request supersedes an unfinished one. No `audio/stop` here: the broker does not order
             // it against the new turn's sentences, and TTS already drops a site's queue when a sentence of
@@ -275,6 +280,11 @@ impl Brain {
             self.set_state(site, AssistantState::Idle, Some(m.session_id)).await;
             return;
         }
+        // The broker orders messages within a topic, not across topics: the transcript may have come first,
+        // and its turn (in progress or already answered) must not be replaced.
+        if self.site(site).heard.as_deref() == Some(m.session_id.as_str()) {
+            return;
+        }
         self.set_state(site, AssistantState::Thinking, Some(m.session_id.clone())).await;
         let deadline = Instant::now() + Duration::from_millis(self.config.transcript_timeout_ms);
         self.site(site).turn = Some(Turn::without_request(m.session_id, Waiting::Transcript, deadline));
@@ -283,6 +293,7 @@ impl Brain {
     async fn on_not_heard(&mut self, site: &str, n: NotHeard) {
         // This is the answer the capture was waiting for.
         self.take_turn_if(site, |w| matches!(w, Waiting::Transcript));
+        self.site(site).heard = Some(n.session_id.clone());
         let sentence = match n.reason {
             NotHeardReason::Unavailable => phrases::ASR_DOWN,
             _ => phrases::NOT_CAUGHT,
