@@ -15,16 +15,7 @@ fn bus_config(handle: &hearth_broker::BrokerHandle) -> BusConfig {
 }
 
 async fn next_matching(inbox: &mut Inbox, pred: impl Fn(&Envelope) -> bool) -> Envelope {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let e = inbox.recv().await.expect("inbox closed");
-            if pred(&e) {
-                return e;
-            }
-        }
-    })
-    .await
-    .expect("timed out waiting for a message")
+    inbox.next_matching(WAIT, pred).await.expect("timed out waiting for a message")
 }
 
 #[tokio::test]

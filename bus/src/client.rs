@@ -138,6 +138,20 @@ impl Inbox {
     pub async fn recv(&mut self) -> Option<Envelope> {
         self.rx.recv().await
     }
+
+    /// The next envelope for which `pred` holds, skipping the others; `None` when `within` passes first
+    /// or the connection is gone. How tools and tests wait for one reply; services loop on `recv`.
+    pub async fn next_matching(&mut self, within: Duration, pred: impl Fn(&Envelope) -> bool) -> Option<Envelope> {
+        let wait = async {
+            while let Some(e) = self.rx.recv().await {
+                if pred(&e) {
+                    return Some(e);
+                }
+            }
+            None
+        };
+        tokio::time::timeout(within, wait).await.ok().flatten()
+    }
 }
 
 /// The state the reconnect loop re-publishes after each ConnAck.

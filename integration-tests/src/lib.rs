@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hearth_broker::BrokerHandle;
-use hearth_bus::{Bus, BusConfig, Envelope, Inbox, Message, Shutdown};
+use hearth_bus::{Bus, BusConfig, Message, Shutdown};
 use tokio::task::JoinHandle;
 
 /// Every wait in the tests is bounded by this.
@@ -59,70 +59,37 @@ where
     RunningService { shutdown, task }
 }
 
-/// A test client: subscribes to `filters` and waits for messages. The broker keeps order within a
-/// topic but not across topics, so messages that arrive before the one awaited are kept in a backlog
-/// for later `next` calls rather than dropped.
+/// A test client: subscribes to `filters` and waits for messages, each wait bounded by [`WAIT`]. The
+/// broker keeps order within a topic but not across topics, so messages that arrive before the one
+/// awaited are kept for later calls (the whole-turn [`Recorder`](hearth_e2e::recorder::Recorder) does the
+/// keeping).
 pub struct Probe {
     pub client: hearth_bus::BusClient,
-    inbox: Inbox,
-    backlog: Vec<Envelope>,
-    _connection: hearth_bus::Connection,
+    recorder: hearth_e2e::recorder::Recorder,
 }
 
 impl Probe {
     pub async fn new(bus: &BusConfig, filters: &[&str]) -> Probe {
-        let (b, connection) = Bus::connect_tool(bus, "probe", "default").expect("probe connects");
-        b.client.wait_connected(WAIT).await.expect("probe connected");
-        for f in filters {
-            b.client.subscribe(*f).await.expect("subscribe");
-        }
+        let recorder = hearth_e2e::recorder::Recorder::connect(bus, filters, WAIT).await.expect("probe connects");
+        // Let the subscriptions settle before the test publishes.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        Probe { client: b.client, inbox: b.inbox, backlog: Vec::new(), _connection: connection }
-    }
-
-    /// The next envelope for which `pred` holds (from the backlog first), or a panic naming `what`.
-    pub async fn next_envelope(&mut self, what: &str, pred: impl Fn(&Envelope) -> bool) -> Envelope {
-        if let Some(i) = self.backlog.iter().position(&pred) {
-            return self.backlog.remove(i);
-        }
-        let (inbox, backlog) = (&mut self.inbox, &mut self.backlog);
-        tokio::time::timeout(WAIT, async {
-            loop {
-                let e: Envelope = inbox.recv().await.expect("probe inbox open");
-                if pred(&e) {
-                    return e;
-                }
-                backlog.push(e);
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+        Probe { client: recorder.client.clone(), recorder }
     }
 
     /// The next `M` for which `pred` holds.
     pub async fn next<M: Message>(&mut self, pred: impl Fn(&M) -> bool) -> M {
-        let e = self.next_envelope(M::SUFFIX, |e| e.is::<M>() && M::from_payload(&e.payload).is_ok_and(|m| pred(&m))).await;
-        e.decode::<M>().expect("matched above")
+        self.recorder.next(pred).await.unwrap_or_else(|e| panic!("{e}")).1
     }
 
     /// The next `M` on exactly `topic`.
     pub async fn next_on<M: Message>(&mut self, topic: &str, pred: impl Fn(&M) -> bool) -> M {
-        let e = self
-            .next_envelope(topic, |e| e.topic == topic && M::from_payload(&e.payload).is_ok_and(|m| pred(&m)))
-            .await;
-        e.decode::<M>().expect("matched above")
+        let e = self.recorder.next_event(topic, |e| e.topic == topic && M::from_payload(&e.payload).is_ok_and(|m| pred(&m)));
+        e.await.unwrap_or_else(|e| panic!("{e}")).envelope.decode::<M>().expect("matched above")
     }
 
-    /// Everything of type `M` that arrives within `window` (and any already in the backlog).
+    /// Everything of type `M` that arrives within `window` (and any already received).
     pub async fn collect<M: Message>(&mut self, window: Duration) -> Vec<M> {
-        let mut out: Vec<M> = std::mem::take(&mut self.backlog).iter().filter_map(|e| e.decode::<M>()).collect();
-        let until = tokio::time::Instant::now() + window;
-        while let Ok(Some(e)) = tokio::time::timeout_at(until, self.inbox.recv()).await {
-            if let Some(m) = e.decode::<M>() {
-                out.push(m);
-            }
-        }
-        out
+        self.recorder.collect(window).await
     }
 }
 

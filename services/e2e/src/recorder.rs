@@ -13,7 +13,7 @@ pub struct Event {
     pub envelope: Envelope,
 }
 
-/// Subscribes to `hearth/#` and hands out events in arrival order per topic. The broker keeps order
+/// Subscribes to bus topics and hands out events in arrival order per topic. The broker keeps order
 /// within a topic, not across topics, so events passed over while waiting for another stay in a backlog
 /// for later calls.
 pub struct Recorder {
@@ -26,10 +26,13 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub async fn connect(bus: &BusConfig, wait: Duration) -> anyhow::Result<Recorder> {
+    /// Connects and subscribes to `filters` (`hearth/#` for everything).
+    pub async fn connect(bus: &BusConfig, filters: &[&str], wait: Duration) -> anyhow::Result<Recorder> {
         let (b, connection) = Bus::connect_tool(bus, "e2e-recorder", "default")?;
         b.client.wait_connected(wait).await.context("the recorder cannot reach the broker")?;
-        b.client.subscribe("hearth/#").await?;
+        for filter in filters {
+            b.client.subscribe(*filter).await?;
+        }
         let (tx, events) = mpsc::unbounded_channel();
         let mut inbox = b.inbox;
         // Stamp arrivals in their own task so a slow consumer does not shift the times.
@@ -74,6 +77,17 @@ impl Recorder {
             .await?;
         let m = e.envelope.decode::<M>().ok_or_else(|| anyhow!("{} stopped decoding", M::SUFFIX))?;
         Ok((e.at, m))
+    }
+
+    /// Every `M` that arrives within `window`, after those already received (which it consumes, with
+    /// everything else received so far).
+    pub async fn collect<M: Message>(&mut self, window: Duration) -> Vec<M> {
+        let mut out: Vec<M> = std::mem::take(&mut self.backlog).iter().filter_map(|e| e.envelope.decode::<M>()).collect();
+        let until = tokio::time::Instant::now() + window;
+        while let Ok(Some(e)) = tokio::time::timeout_at(until, self.events.recv()).await {
+            out.extend(e.envelope.decode::<M>());
+        }
+        out
     }
 
     /// The newest `M` received so far, if any (everything received moves to the backlog).

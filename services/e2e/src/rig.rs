@@ -91,7 +91,7 @@ impl Rig {
         let mic = Mic::start(child.stdin.take().expect("piped stdin"), options.noise.clone());
         let bus = BusConfig { host: "127.0.0.1".into(), port: ports[0], ..BusConfig::default() };
         wait_for_port(ports[0], options.wait, &mut child)?;
-        let recorder = Recorder::connect(&bus, options.wait).await?;
+        let recorder = Recorder::connect(&bus, &["hearth/#"], options.wait).await?;
         let mut rig = Rig { child, mic, recorder, bus, speaker, services, cut_playback: false, _weather: weather };
         for name in rig.services.clone() {
             // A service that cannot work (a missing model) has settled too: a test may want to hear it.

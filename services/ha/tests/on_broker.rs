@@ -18,16 +18,7 @@ use serde_json::Value;
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn next_matching(inbox: &mut Inbox, what: &str, pred: impl Fn(&Envelope) -> bool) -> Envelope {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let e = inbox.recv().await.expect("inbox closed");
-            if pred(&e) {
-                return e;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+    inbox.next_matching(WAIT, pred).await.unwrap_or_else(|| panic!("timed out waiting for {what}"))
 }
 
 async fn discovery_of(inbox: &mut Inbox, site: &str) -> Value {

@@ -61,16 +61,10 @@ fn standin_config() -> ListenConfig {
 }
 
 async fn next<T: Message>(inbox: &mut Inbox) -> (Envelope, T) {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let e = inbox.recv().await.expect("inbox closed");
-            if let Some(m) = e.decode::<T>() {
-                return (e, m);
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting for {}", T::SUFFIX))
+    let e = inbox.next_matching(WAIT, |e| e.decode::<T>().is_some()).await;
+    let e = e.unwrap_or_else(|| panic!("timed out waiting for {}", T::SUFFIX));
+    let m = e.decode::<T>().expect("decoded above");
+    (e, m)
 }
 
 /// The next capture event (started, chime, ended, utterance) as a short name, skipping everything else.

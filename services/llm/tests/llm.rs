@@ -203,19 +203,10 @@ async fn start_service(model: &Path, state_dir: Option<PathBuf>) -> (Harness, Bu
 
 /// The next status of the llm service in `want` (any state when empty).
 async fn wait_status(inbox: &mut Inbox, want: &[ServiceState]) -> ServiceStatus {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let e = inbox.recv().await.expect("inbox closed");
-            if e.topic == status_topic("default", "llm") {
-                let s = ServiceStatus::from_payload(&e.payload).unwrap();
-                if want.is_empty() || want.contains(&s.state) {
-                    return s;
-                }
-            }
-        }
-    })
-    .await
-    .expect("timed out waiting for the llm status")
+    let topic = status_topic("default", "llm");
+    let wanted = |s: &ServiceStatus| want.is_empty() || want.contains(&s.state);
+    let e = inbox.next_matching(WAIT, |e| e.topic == topic && ServiceStatus::from_payload(&e.payload).is_ok_and(|s| wanted(&s))).await;
+    ServiceStatus::from_payload(&e.expect("timed out waiting for the llm status").payload).unwrap()
 }
 
 /// Events for `request_id` up to and including done or error.

@@ -16,17 +16,9 @@ use hearth_tools::testkit::{call, json, Reply, TestServer};
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn next_result(inbox: &mut Inbox) -> ToolResult {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let e = inbox.recv().await.expect("inbox closed");
-            if let Some(result) = e.decode::<ToolResult>() {
-                assert_eq!(e.site(), Some("kitchen"));
-                return result;
-            }
-        }
-    })
-    .await
-    .expect("timed out waiting for a tool result")
+    let e = inbox.next_matching(WAIT, |e| e.decode::<ToolResult>().is_some()).await.expect("timed out waiting for a tool result");
+    assert_eq!(e.site(), Some("kitchen"));
+    e.decode::<ToolResult>().expect("decoded above")
 }
 
 #[tokio::test]

@@ -51,16 +51,10 @@ fn standin_config() -> WakeConfig {
 }
 
 async fn next<T: hearth_bus::Message>(inbox: &mut Inbox) -> (Envelope, T) {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let e = inbox.recv().await.expect("inbox closed");
-            if let Some(m) = e.decode::<T>() {
-                return (e, m);
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting for {}", T::SUFFIX))
+    let e = inbox.next_matching(WAIT, |e| e.decode::<T>().is_some()).await;
+    let e = e.unwrap_or_else(|| panic!("timed out waiting for {}", T::SUFFIX));
+    let m = e.decode::<T>().expect("decoded above");
+    (e, m)
 }
 
 /// Collects messages of type T for `wait`.

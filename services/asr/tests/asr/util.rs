@@ -42,14 +42,5 @@ pub fn pcm(seconds: f32, rate_hz: u32, channels: u16) -> Vec<u8> {
 }
 
 pub async fn next_matching(inbox: &mut Inbox, pred: impl Fn(&Envelope) -> bool) -> Envelope {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let e = inbox.recv().await.expect("inbox closed");
-            if pred(&e) {
-                return e;
-            }
-        }
-    })
-    .await
-    .expect("timed out waiting for a message")
+    inbox.next_matching(WAIT, pred).await.expect("timed out waiting for a message")
 }

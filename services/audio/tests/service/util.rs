@@ -69,16 +69,7 @@ impl RunningService {
 }
 
 pub async fn next_matching(inbox: &mut Inbox, pred: impl Fn(&Envelope) -> bool) -> Envelope {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let e = inbox.recv().await.expect("inbox closed");
-            if pred(&e) {
-                return e;
-            }
-        }
-    })
-    .await
-    .expect("timed out waiting for a message")
+    inbox.next_matching(WAIT, pred).await.expect("timed out waiting for a message")
 }
 
 pub async fn next<M: Message>(inbox: &mut Inbox) -> M {
@@ -103,19 +94,8 @@ pub async fn collect_for<M: Message>(inbox: &mut Inbox, span: Duration) -> Vec<M
 /// Waits for the service's status to satisfy `pred`.
 pub async fn status_where(inbox: &mut Inbox, pred: impl Fn(&ServiceStatus) -> bool) -> ServiceStatus {
     let topic = status_topic(SITE, "audio");
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let e = inbox.recv().await.expect("inbox closed");
-            if e.topic == topic {
-                let s = e.decode::<ServiceStatus>().expect("status decodes");
-                if pred(&s) {
-                    return s;
-                }
-            }
-        }
-    })
-    .await
-    .expect("timed out waiting for the status")
+    let e = inbox.next_matching(WAIT, |e| e.topic == topic && e.decode::<ServiceStatus>().is_some_and(|s| pred(&s))).await;
+    e.expect("timed out waiting for the status").decode::<ServiceStatus>().expect("decoded above")
 }
 
 /// The service's retained status, read by a fresh subscriber.

@@ -102,16 +102,7 @@ impl Harness {
     }
 
     pub async fn next(&mut self, pred: impl Fn(&Envelope) -> bool) -> Envelope {
-        tokio::time::timeout(WAIT, async {
-            loop {
-                let e = self.inbox.recv().await.expect("inbox closed");
-                if pred(&e) {
-                    return e;
-                }
-            }
-        })
-        .await
-        .expect("timed out waiting for a message")
+        self.inbox.next_matching(WAIT, pred).await.expect("timed out waiting for a message")
     }
 
     pub async fn stop(self) {
