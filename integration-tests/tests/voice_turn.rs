@@ -3,7 +3,7 @@
 //! model that hears "what time is it", the brain's local intent (the fast path, no LLM), and espeak-ng
 //! speaking the answer into the WAV speaker.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use hearth_bus::asr::Transcript;
@@ -28,19 +28,6 @@ impl Drop for Assistant {
     }
 }
 
-fn shared_models() -> Option<PathBuf> {
-    let shared = std::env::var_os("HEARTH_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")));
-    let models = shared.join("models");
-    if models.join("openwakeword/melspectrogram.onnx").is_file() {
-        return Some(models);
-    }
-    assert!(std::env::var("CI").is_err(), "{} not found (set HEARTH_SHARED)", models.display());
-    eprintln!("skipping: ../shared not found (set HEARTH_SHARED)");
-    None
-}
-
 fn link(from: &Path, to: &Path) {
     std::fs::create_dir_all(to.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink(from, to).unwrap();
@@ -48,7 +35,8 @@ fn link(from: &Path, to: &Path) {
 
 #[tokio::test]
 async fn wav_in_spoken_answer_out() {
-    let Some(shared) = shared_models() else { return };
+    let Some(melspectrogram) = shared_file("models/openwakeword/melspectrogram.onnx") else { return };
+    let shared = melspectrogram.parent().and_then(|d| d.parent()).expect("models folder").to_path_buf();
     let dir = tempfile::tempdir().unwrap();
     let models = dir.path().join("models");
     for f in ["melspectrogram.onnx", "embedding_model.onnx", "hey_jarvis_v0.1.onnx"] {

@@ -5,6 +5,24 @@ use hearth_bus::tool::names;
 use hearth_node::words;
 use serde_json::{json, Value};
 
+use crate::local::{LocalMatch, LocalMatcher};
+use crate::phrases;
+
+/// The built-in matcher: [`parse`] behind the [`LocalMatcher`] seam.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuiltinIntents;
+
+impl LocalMatcher for BuiltinIntents {
+    fn match_local(&self, text: &str) -> Option<LocalMatch> {
+        match parse(text) {
+            Intent::Stop => Some(LocalMatch::StopPlayback),
+            Intent::TimerNeedsDuration => Some(LocalMatch::Say(phrases::TIMER_HOW_LONG.into())),
+            Intent::Tool { tool, arguments } => Some(LocalMatch::Tool { tool: tool.into(), arguments }),
+            Intent::Unknown => None,
+        }
+    }
+}
+
 /// What a transcript asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Intent {
@@ -286,6 +304,18 @@ mod tests {
         assert_eq!(parse("Stop!"), Intent::Stop);
         assert_eq!(parse("never mind"), Intent::Stop);
         assert_eq!(parse("set a timer"), Intent::TimerNeedsDuration);
+    }
+
+    #[test]
+    fn the_builtin_matcher_maps_intents_to_local_matches() {
+        let m = BuiltinIntents;
+        assert_eq!(m.match_local("stop"), Some(LocalMatch::StopPlayback));
+        assert_eq!(m.match_local("set a timer"), Some(LocalMatch::Say(phrases::TIMER_HOW_LONG.into())));
+        assert_eq!(
+            m.match_local("what time is it"),
+            Some(LocalMatch::Tool { tool: names::GET_TIME.into(), arguments: json!({}) })
+        );
+        assert_eq!(m.match_local("tell me a joke"), None);
     }
 
     #[test]

@@ -3,6 +3,14 @@
 use std::time::{Duration, Instant};
 
 use hearth_bus::llm::{ChatMessage, Role};
+use serde_json::{json, Value};
+
+/// A tool turn as later prompts see it: the tool, its arguments and the sentence that was spoken. That is
+/// what a follow-up ("what about tomorrow?", "and in London?") needs; the tool's structured `data` would
+/// only make every later prompt longer (a slow board pays for each token it evaluates).
+pub fn tool_message(tool: &str, arguments: &Value, sentence: &str) -> ChatMessage {
+    ChatMessage { role: Role::Tool, content: json!({"tool": tool, "arguments": arguments, "result": sentence}).to_string() }
+}
 
 #[derive(Debug, Default)]
 pub struct Memory {
@@ -57,6 +65,17 @@ mod tests {
 
     fn reply(s: &str) -> ChatMessage {
         ChatMessage { role: Role::Assistant, content: s.into() }
+    }
+
+    #[test]
+    fn a_tool_turn_keeps_the_tool_its_arguments_and_the_sentence() {
+        let m = tool_message("get_weather", &json!({"location": "Paris"}), "It's 14 degrees and cloudy in Paris.");
+        assert_eq!(m.role, Role::Tool);
+        let content: Value = serde_json::from_str(&m.content).unwrap();
+        assert_eq!(
+            content,
+            json!({"tool": "get_weather", "arguments": {"location": "Paris"}, "result": "It's 14 degrees and cloudy in Paris."})
+        );
     }
 
     #[test]

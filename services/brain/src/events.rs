@@ -1,0 +1,102 @@
+//! What reaches the brain from the bus and what it sends back, as plain values: the service shell decodes
+//! envelopes into [`Inbound`] and publishes each [`Outbound`]; the conversation never touches the bus.
+
+use hearth_bus::asr::{NotHeard, Transcript};
+use hearth_bus::audio::{Played, StopPlayback};
+use hearth_bus::brain::{AssistantState, Reply, StateChanged};
+use hearth_bus::listen::{ListeningEnded, ListeningStarted, StartListening};
+use hearth_bus::llm::{LlmEvent, LlmRequest};
+use hearth_bus::service::{service_of, ServiceState, ServiceStatus};
+use hearth_bus::tool::{ToolCall, ToolResult};
+use hearth_bus::tts::Say;
+use hearth_bus::wake::WakeDetected;
+use hearth_bus::{Envelope, Message};
+
+/// The name the LLM service's status is published under.
+pub const LLM_SERVICE: &str = "llm";
+
+/// An event at one site that the conversation reacts to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inbound {
+    Transcript(Transcript),
+    NotHeard(NotHeard),
+    ToolResult(ToolResult),
+    Llm(LlmEvent),
+    Wake(WakeDetected),
+    ListeningStarted(ListeningStarted),
+    ListeningEnded(ListeningEnded),
+    Played(Played),
+    /// The LLM service's retained status.
+    LlmStatus(ServiceState),
+    /// The assistant state on the bus: at start, the retained one a previous run left behind; later, the
+    /// brain's own publications coming back.
+    State(StateChanged),
+}
+
+impl Inbound {
+    /// The site and event an envelope carries; `None` for topics the brain does not handle and for
+    /// payloads that do not decode (the bus logs and counts those).
+    pub fn decode(envelope: &Envelope) -> Option<(String, Inbound)> {
+        let site = envelope.site()?.to_owned();
+        let inbound = if let Some(m) = envelope.decode::<Transcript>() {
+            Inbound::Transcript(m)
+        } else if let Some(m) = envelope.decode::<ToolResult>() {
+            Inbound::ToolResult(m)
+        } else if let Some(m) = envelope.decode::<LlmEvent>() {
+            Inbound::Llm(m)
+        } else if let Some(m) = envelope.decode::<NotHeard>() {
+            Inbound::NotHeard(m)
+        } else if let Some(m) = envelope.decode::<WakeDetected>() {
+            Inbound::Wake(m)
+        } else if let Some(m) = envelope.decode::<ListeningStarted>() {
+            Inbound::ListeningStarted(m)
+        } else if let Some(m) = envelope.decode::<ListeningEnded>() {
+            Inbound::ListeningEnded(m)
+        } else if let Some(m) = envelope.decode::<Played>() {
+            Inbound::Played(m)
+        } else if let Some(m) = envelope.decode::<StateChanged>() {
+            Inbound::State(m)
+        } else if envelope.is::<ServiceStatus>() && envelope.suffix().and_then(|s| service_of(s, "status")) == Some(LLM_SERVICE) {
+            Inbound::LlmStatus(envelope.decode::<ServiceStatus>()?.state)
+        } else {
+            return None;
+        };
+        Some((site, inbound))
+    }
+}
+
+/// A message for the bus at one site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outbound {
+    pub site: String,
+    pub message: OutMessage,
+}
+
+/// What the brain publishes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutMessage {
+    /// The assistant's state changed; the shell stamps the wall-clock time when it publishes.
+    State { state: AssistantState, session_id: Option<String> },
+    Say(Say),
+    Reply(Reply),
+    AskLlm(LlmRequest),
+    /// Goes to the tool's own topic.
+    CallTool(ToolCall),
+    StopPlayback(StopPlayback),
+    Listen(StartListening),
+}
+
+impl OutMessage {
+    /// The topic suffix it goes to (for logs).
+    pub fn suffix(&self) -> &'static str {
+        match self {
+            OutMessage::State { .. } => StateChanged::SUFFIX,
+            OutMessage::Say(_) => Say::SUFFIX,
+            OutMessage::Reply(_) => Reply::SUFFIX,
+            OutMessage::AskLlm(_) => LlmRequest::SUFFIX,
+            OutMessage::CallTool(_) => ToolCall::SUFFIX,
+            OutMessage::StopPlayback(_) => StopPlayback::SUFFIX,
+            OutMessage::Listen(_) => StartListening::SUFFIX,
+        }
+    }
+}

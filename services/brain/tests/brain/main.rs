@@ -1,0 +1,10 @@
+//! The brain's tests: the conversation state machine with explicit instants (no broker, no sleeps, so
+//! every race and deadline runs in milliseconds), and the service on a real broker.
+
+mod deadlines;
+mod llm;
+mod local;
+mod on_broker;
+mod races;
+mod state;
+mod util;
