@@ -11,7 +11,11 @@ pub struct TestBroker {
 
 /// Starts a broker on free loopback ports.
 pub fn start_broker() -> TestBroker {
-    let handle = hearth_broker::start_on_free_ports().expect("broker starts");
+    // Each port is picked free on its own, so tests running in parallel can pick the same one twice: a
+    // few more tries then.
+    let handle = (0..4)
+        .find_map(|_| hearth_broker::start_on_free_ports().ok())
+        .unwrap_or_else(|| hearth_broker::start_on_free_ports().expect("broker starts"));
     let bus = BusConfig { host: "127.0.0.1".into(), port: handle.mqtt.port(), ..BusConfig::default() };
     TestBroker { handle, bus }
 }

@@ -21,7 +21,8 @@ async fn a_restarted_brain_resets_the_state_its_predecessor_left() {
     let brain = start_service(&broker.bus, "brain", "default", |b, s| hearth_brain::run(BrainConfig::default(), b, s)).await;
     // What a client subscribing now sees (Home Assistant after a restart): the retained idle.
     for site in ["kitchen", "office"] {
-        let mut fresh = Probe::new(&broker.bus, &[&topic::topic_of::<StateChanged>(site)]).await;
+        let filter = topic::topic_of::<StateChanged>(site);
+        let mut fresh = Probe::new(&broker.bus, &[filter.as_str()]).await;
         let state = fresh.next::<StateChanged>(|s| s.state == AssistantState::Idle).await;
         assert_eq!(state.session_id, None);
     }
