@@ -232,6 +232,7 @@ mod tests {
             .iter()
             .map(|f| format!("line {} {}: {:?} got {:?}", f.case.line, f.kind(), f.case.text, f.got.as_ref().map(|m| (&m.intent, &m.slots))))
             .collect();
+        println!("precision {:.3}, recall {:.3}, failures:\n{}", report.precision(), report.recall(), failures.join("\n"));
         assert!(report.precision() >= 0.98, "precision {:.3}\n{}", report.precision(), failures.join("\n"));
         assert!(report.recall() >= 0.90, "recall {:.3}\n{}", report.recall(), failures.join("\n"));
     }

@@ -38,6 +38,8 @@ pub mod matched;
 mod matcher;
 mod slots;
 pub mod template;
+#[cfg(test)]
+mod tests;
 pub mod text;
 
 use std::path::{Path, PathBuf};
