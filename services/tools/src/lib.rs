@@ -63,7 +63,8 @@ impl Tools {
         Ok(Tools { config: Arc::new(config), http })
     }
 
-    /// Answers one call; never fails: problems become a spoken sentence with `ok: false`.
+    /// Answers one call; never fails: problems become a spoken sentence with `ok: false`. `set_volume` is
+    /// answered by [`run`], which follows each site's speaker level on the bus.
     pub async fn on_tool_call(&self, call: &ToolCall) -> ToolResult {
         let args = &call.arguments;
         let answer = match call.tool.as_str() {
