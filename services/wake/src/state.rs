@@ -3,7 +3,8 @@
 //!
 //! Privacy comes first: a site switched off stays off until someone switches it on. So a switch is
 //! stored before it is reported, and a state file that exists but cannot be read starts every site
-//! switched off (a user's "off" may be in it) rather than listening.
+//! switched off (a user's "off" may be in it) rather than listening, then and after later restarts, until
+//! each site is switched on.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,18 +17,16 @@ pub struct StoredWake {
     /// Site → detection switched on there. Sites not listed follow `[wake] enabled`.
     #[serde(default)]
     pub enabled: BTreeMap<String, bool>,
-    /// Set when the file could not be read: every site starts switched off. Never written.
-    #[serde(skip)]
-    pub unreadable: bool,
+    /// Set once a file could not be read: sites not listed are off (a user's "off" for them may have
+    /// been in the lost file), and it is stored so that this holds after the next restart too.
+    #[serde(default)]
+    pub unlisted_off: bool,
 }
 
 impl StoredWake {
     /// Whether detection is on at `site`, given the configured default.
     pub fn enabled_at(&self, site: &str, default: bool) -> bool {
-        if self.unreadable {
-            return self.enabled.get(site).copied().unwrap_or(false);
-        }
-        self.enabled.get(site).copied().unwrap_or(default)
+        self.enabled.get(site).copied().unwrap_or(default && !self.unlisted_off)
     }
 }
 
@@ -41,7 +40,7 @@ pub fn state_path_in(data_dir: &Path) -> PathBuf {
 pub fn load(path: &Path) -> StoredWake {
     let unreadable = |why: String| {
         error!(path = %path.display(), %why, "cannot read the stored wake word switches; detection starts switched off (switch it on from Home Assistant or with `wake/set`)");
-        StoredWake { enabled: BTreeMap::new(), unreadable: true }
+        StoredWake { enabled: BTreeMap::new(), unlisted_off: true }
     };
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -93,7 +92,12 @@ mod tests {
         assert_eq!(back, s);
         assert!(!back.enabled_at("kitchen", true) && back.enabled_at("hall", true));
         std::fs::write(&path, "{oops").unwrap();
-        let damaged = load(&path);
+        let mut damaged = load(&path);
         assert!(!damaged.enabled_at("kitchen", true) && !damaged.enabled_at("hall", true));
+        // Switching one site on after that leaves the others off across the next restart.
+        damaged.enabled.insert("kitchen".into(), true);
+        save(&path, &damaged).unwrap();
+        let back = load(&path);
+        assert!(back.enabled_at("kitchen", true) && !back.enabled_at("hall", true));
     }
 }

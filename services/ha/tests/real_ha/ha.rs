@@ -16,6 +16,8 @@ use anyhow::{bail, Context};
 use serde_json::{json, Value};
 use tungstenite::{Message as WsMessage, WebSocket};
 
+use crate::http::{request, Body, Response};
+
 /// Home Assistant takes its time on a loaded machine, most of all the first start.
 pub const START_WAIT: Duration = Duration::from_secs(240);
 
@@ -49,8 +51,8 @@ pub struct HomeAssistant {
     child: Child,
     pub url: String,
     pub version: String,
+    port: u16,
     token: String,
-    http: reqwest::Client,
     pub mqtt_entry_id: String,
     changes: Arc<Mutex<Vec<Change>>>,
     ws_requests: mpsc::Sender<(Value, mpsc::Sender<Value>)>,
@@ -91,13 +93,12 @@ impl HomeAssistant {
             .spawn()
             .with_context(|| format!("starting {} -m homeassistant", python.display()))?;
         let url = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
         let mut ha = HomeAssistant {
             child,
             url,
             version: String::new(),
+            port,
             token: String::new(),
-            http,
             mqtt_entry_id: String::new(),
             changes: Arc::default(),
             ws_requests: mpsc::channel().0,
@@ -126,8 +127,8 @@ impl HomeAssistant {
             if let Some(status) = self.child.try_wait()? {
                 bail!("Home Assistant exited with {status}:\n{}", self.log_tail());
             }
-            if let Ok(r) = self.http.get(format!("{}/api/onboarding", self.url)).send().await {
-                if r.status().is_success() {
+            if let Ok(r) = self.send("GET", "/api/onboarding", Body::None, false).await {
+                if r.status == 200 {
                     return Ok(());
                 }
             }
@@ -141,25 +142,11 @@ impl HomeAssistant {
     /// The onboarding a browser does: the owner account, a token for it, then the remaining steps.
     async fn onboard(&mut self) -> anyhow::Result<()> {
         let client_id = format!("{}/", self.url);
-        let user: Value = self
-            .http
-            .post(format!("{}/api/onboarding/users", self.url))
-            .json(&json!({"client_id": client_id, "name": "Test", "username": "test", "password": "hearth-test-pw", "language": "en"}))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let code = user["auth_code"].as_str().context("no auth_code from onboarding")?;
-        let token: Value = self
-            .http
-            .post(format!("{}/auth/token", self.url))
-            .form(&[("grant_type", "authorization_code"), ("code", code), ("client_id", &client_id)])
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let user = json!({"client_id": client_id, "name": "Test", "username": "test", "password": "hearth-test-pw", "language": "en"});
+        let user = self.send("POST", "/api/onboarding/users", Body::Json(user), false).await?.json()?;
+        let code = user["auth_code"].as_str().context("no auth_code from onboarding")?.to_string();
+        let form = format!("grant_type=authorization_code&code={code}&client_id={}", percent_encode(&client_id));
+        let token = self.send("POST", "/auth/token", Body::Form(form), false).await?.json()?;
         self.token = token["access_token"].as_str().context("no access_token")?.to_string();
         // The core_config step is left out: it sets up the weather and Google Translate integrations,
         // which need the internet and packages this venv does not carry.
@@ -196,28 +183,36 @@ impl HomeAssistant {
         Ok(())
     }
 
+    async fn send(&self, method: &'static str, path: &str, body: Body, auth: bool) -> anyhow::Result<Response> {
+        let (port, path) = (self.port, path.to_string());
+        let token = auth.then(|| self.token.clone());
+        tokio::task::spawn_blocking(move || request(port, method, &path, token.as_deref(), body)).await?
+    }
+
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        let r = self.http.get(format!("{}{path}", self.url)).bearer_auth(&self.token).send().await?;
-        Ok(r.error_for_status()?.json().await?)
+        let r = self.send("GET", path, Body::None, true).await?;
+        if r.status != 200 {
+            bail!("GET {path}: {} {}", r.status, r.body);
+        }
+        r.json()
     }
 
     pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        let r = self.http.post(format!("{}{path}", self.url)).bearer_auth(&self.token).json(&body).send().await?;
-        let status = r.status();
-        let text = r.text().await?;
-        if !status.is_success() {
-            bail!("POST {path} {body}: {status}: {text}");
+        let r = self.send("POST", path, Body::Json(body.clone()), true).await?;
+        if !(200..300).contains(&r.status) {
+            bail!("POST {path} {body}: {} {}", r.status, r.body);
         }
-        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+        Ok(r.json().unwrap_or(Value::Null))
     }
 
     /// The entity's state object, `None` when Home Assistant has no such entity.
     pub async fn state(&self, entity_id: &str) -> anyhow::Result<Option<Value>> {
-        let r = self.http.get(format!("{}/api/states/{entity_id}", self.url)).bearer_auth(&self.token).send().await?;
-        if r.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
+        let r = self.send("GET", &format!("/api/states/{entity_id}"), Body::None, true).await?;
+        match r.status {
+            404 => Ok(None),
+            200 => Ok(Some(r.json()?)),
+            other => bail!("GET state of {entity_id}: {other} {}", r.body),
         }
-        Ok(Some(r.error_for_status()?.json().await?))
     }
 
     /// Calls a service such as `switch.turn_on` on one entity.
@@ -257,7 +252,7 @@ impl HomeAssistant {
     /// Waits until `entity_id`'s state object satisfies `pred`; returns it.
     pub async fn wait_for(&self, entity_id: &str, what: &str, wait: Duration, pred: impl Fn(Option<&Value>) -> bool) -> Value {
         let deadline = Instant::now() + wait;
-        let mut last = None;
+        let mut last: Option<Value>;
         loop {
             match self.state(entity_id).await {
                 Ok(state) => {
@@ -279,6 +274,13 @@ impl HomeAssistant {
     pub async fn wait_state(&self, entity_id: &str, state: &str, wait: Duration) -> Value {
         self.wait_for(entity_id, &format!("state {state:?}"), wait, |s| s.is_some_and(|s| s["state"] == state)).await
     }
+}
+
+/// `:` and `/` of a URL as a form value.
+fn percent_encode(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.~".contains(c) { c.to_string() } else { format!("%{:02X}", c as u32) })
+        .collect()
 }
 
 /// Connects the websocket API, subscribes to state changes, and serves request/answer commands, all

@@ -17,7 +17,7 @@ pub const WAIT: Duration = Duration::from_secs(60);
 
 /// One room's node file: its site, its own data directory, the shared models, and `extra` tables.
 pub fn node_file(bus: &BusConfig, dir: &Path, site: &str, extra: &str) -> NodeFile {
-    let models = hearth_e2e_shared().join("models");
+    let models = shared_dir().join("models");
     let text = format!(
         "site = \"{site}\"\ndata_dir = \"{}\"\nmodels_dir = \"{}\"\n[bus]\nhost = \"127.0.0.1\"\nport = {}\n{extra}",
         dir.join(site).join("data").display(),
@@ -28,7 +28,7 @@ pub fn node_file(bus: &BusConfig, dir: &Path, site: &str, extra: &str) -> NodeFi
 }
 
 /// The shared test data (`$HEARTH_SHARED`, else `../shared` beside the checkout).
-pub fn hearth_e2e_shared() -> PathBuf {
+pub fn shared_dir() -> PathBuf {
     std::env::var_os("HEARTH_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")))
