@@ -45,6 +45,10 @@ if ! cmp -s "$root/scripts/test-requirements.txt" "$venv/.requirements" 2>/dev/n
 fi
 export HEARTH_PYTHON="$venv/bin/python"
 
+# Home Assistant Core in a venv of its own, for the real Home Assistant suite below (installed once).
+HEARTH_HA_PYTHON="$("$root/scripts/install-home-assistant.sh" "$cache/ha-venv")"
+export HEARTH_HA_PYTHON
+
 if [ ! -d "$HEARTH_SHARED/models" ]; then
   echo "note: $HEARTH_SHARED/models not found; tests that need the real small models will say so (set HEARTH_SHARED)"
 fi
@@ -53,3 +57,6 @@ cargo build --workspace --all-targets
 # systemd units: `systemd-analyze verify` on every unit (needs systemd's tools, installed above).
 ./deploy/test-units.sh
 cargo test --workspace -- --test-threads="${HEARTH_TEST_THREADS:-2}"
+# Hearth against a real Home Assistant: a test binary of its own that `cargo test --workspace` leaves out
+# (Home Assistant takes a while to start).
+cargo test -p hearth-ha --test real_ha -- --nocapture

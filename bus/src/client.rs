@@ -159,6 +159,9 @@ struct Presence {
     filters: Vec<String>,
     status: ServiceStatus,
     info: ServiceInfo,
+    /// The status (state and detail) last published on the current connection; `None` while not
+    /// connected. A status is published once per connection and again only when it changes.
+    published: Option<(ServiceState, Option<String>)>,
 }
 
 /// The cloneable sending half: publish, subscribe, status.
@@ -240,6 +243,7 @@ impl Bus {
                 capabilities: Vec::new(),
                 host: hostname(),
             },
+            published: None,
         }));
         let bus_client = BusClient {
             client: client.clone(),
@@ -339,6 +343,7 @@ impl ReconnectLoop {
                         debug!(service = %self.service, %error, ?backoff, "broker not reachable yet");
                     }
                     let _ = self.connected.send(false);
+                    self.presence.lock().unwrap_or_else(|e| e.into_inner()).published = None;
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(BACKOFF_CAP);
                 }
@@ -350,7 +355,7 @@ impl ReconnectLoop {
     /// After each ConnAck: resubscribe everything and republish status and info. Uses the non-blocking
     /// `try_` calls because the event loop that would drain a full queue is this very task.
     fn announce(&self) {
-        let presence = self.presence.lock().unwrap_or_else(|e| e.into_inner());
+        let mut presence = self.presence.lock().unwrap_or_else(|e| e.into_inner());
         for filter in &presence.filters {
             if let Err(error) = self.client.try_subscribe(filter.clone(), QoS::AtLeastOnce) {
                 warn!(%filter, %error, "resubscribe failed");
@@ -359,6 +364,7 @@ impl ReconnectLoop {
         if !self.announce {
             return;
         }
+        presence.published = Some((presence.status.state, presence.status.detail.clone()));
         for (topic, payload) in [
             (status_topic(&self.site, &self.service), presence.status.to_payload()),
             (info_topic(&self.site, &self.service), presence.info.to_payload()),
@@ -425,13 +431,20 @@ impl BusClient {
         Ok(())
     }
 
-    /// Sets and publishes the retained service status (republished after each reconnect).
+    /// Sets the retained service status. It is published on every connection (by the reconnect
+    /// loop) and here only when connected and different from what this connection last published,
+    /// so a service that sets its status right after connecting publishes it once.
     pub async fn set_status(&self, state: ServiceState, detail: Option<String>) -> Result<(), BusError> {
         let status = ServiceStatus { state, detail, timestamp_ms: now_ms() };
         let payload = status.to_payload()?;
-        self.presence.lock().unwrap_or_else(|e| e.into_inner()).status = status;
-        if !self.announce {
-            return Ok(());
+        {
+            let mut p = self.presence.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Some((status.state, status.detail.clone()));
+            p.status = status;
+            if !self.announce || p.published.is_none() || p.published == now {
+                return Ok(());
+            }
+            p.published = now;
         }
         self.client.publish(status_topic(&self.site, &self.service), QoS::AtLeastOnce, true, payload).await?;
         Ok(())

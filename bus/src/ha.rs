@@ -1,5 +1,8 @@
 //! The Home Assistant bridge's own topics: commands that Home Assistant publishes in its plain payloads
-//! (`ON`/`OFF`, a number, free text, `PRESS`) and the wake event in the shape HA's `event` platform needs.
+//! (`ON`/`OFF`, a number, free text, `PRESS`), events in the shape HA's `event` platform needs (a wake
+//! word, a timer that finished, listening started or ended, a reply spoken), and retained states that
+//! the bus itself only has as events (the last transcript and reply, the timers in HA's units, the
+//! health of a site), so Home Assistant reads them after its own restart instead of "unknown".
 //! The bridge turns each command into the typed bus message of the service that owns it.
 
 use serde::{Deserialize, Serialize};
@@ -82,6 +85,132 @@ impl HaWakeEvent {
     /// The one event type of the wake event entity.
     pub const EVENT_TYPE: &'static str = "detected";
 }
+
+/// A timer finished, on `hearth/<site>/ha/timer` (event type `finished`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HaTimerEvent {
+    /// Always `finished`.
+    pub event_type: String,
+    pub timer_id: String,
+    /// Spoken name, if it had one.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Length it was set for, seconds.
+    pub duration_s: f64,
+    /// How late it fired, seconds (large when it fell due while the timers service was down).
+    pub late_s: f64,
+    /// The announcement spoken.
+    pub sentence: String,
+}
+json_message!(HaTimerEvent, "ha/timer");
+
+impl HaTimerEvent {
+    pub const EVENT_TYPE: &'static str = "finished";
+}
+
+/// Listening started or ended, on `hearth/<site>/ha/listening`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HaListeningEvent {
+    /// `started` or `ended`.
+    pub event_type: String,
+    pub session_id: String,
+    /// Why: `wake`, `follow_up`, `push_to_talk` when started; `silence`, `max_length`, `no_speech`,
+    /// `cancelled` when ended.
+    pub reason: String,
+    /// Speech heard, seconds (ended only).
+    #[serde(default)]
+    pub speech_s: Option<f64>,
+}
+json_message!(HaListeningEvent, "ha/listening");
+
+impl HaListeningEvent {
+    pub const STARTED: &'static str = "started";
+    pub const ENDED: &'static str = "ended";
+}
+
+/// A reply was spoken (its audio finished or was cut), on `hearth/<site>/ha/reply`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HaReplyEvent {
+    /// Always `spoken`.
+    pub event_type: String,
+    pub session_id: String,
+    /// What the user said.
+    pub request: String,
+    /// What the assistant said.
+    pub text: String,
+    /// True when a stop or a new wake word cut it short.
+    pub interrupted: bool,
+}
+json_message!(HaReplyEvent, "ha/reply");
+
+impl HaReplyEvent {
+    pub const EVENT_TYPE: &'static str = "spoken";
+}
+
+/// The last request of a site, spoken or typed (retained), on `hearth/<site>/ha/last_transcript`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HaLastTranscript {
+    pub text: String,
+    /// `asr` or `typed`.
+    pub source: String,
+    pub session_id: String,
+    /// When it arrived, RFC 3339 (UTC).
+    pub at: String,
+}
+json_message!(HaLastTranscript, "ha/last_transcript", retain);
+
+/// The last reply of a site (retained), on `hearth/<site>/ha/last_reply`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HaLastReply {
+    pub text: String,
+    pub request: String,
+    /// `intent`, `llm`, `tool` or `fallback`.
+    pub source: String,
+    #[serde(default)]
+    pub tool: Option<String>,
+    /// From transcript to the last sentence, seconds.
+    pub elapsed_s: f64,
+    pub session_id: String,
+    /// When it was complete, RFC 3339 (UTC).
+    pub at: String,
+}
+json_message!(HaLastReply, "ha/last_reply", retain);
+
+/// One running timer in Home Assistant's units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HaTimer {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Length it was set for, seconds.
+    pub duration_s: f64,
+    /// When it is due, RFC 3339 (UTC).
+    pub due: String,
+}
+
+/// The running timers of a site (retained), on `hearth/<site>/ha/timers`: `timer/state` with
+/// seconds and timestamps instead of epoch milliseconds, published for every room (zero timers
+/// included) so a new room never reads "unknown".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HaTimers {
+    /// How many are running.
+    pub count: usize,
+    /// When the soonest is due, RFC 3339 (UTC); absent with none running.
+    #[serde(default)]
+    pub next_due: Option<String>,
+    /// The running timers, soonest first.
+    pub timers: Vec<HaTimer>,
+}
+json_message!(HaTimers, "ha/timers", retain);
+
+/// Whether the services a site needs are well (retained), on `hearth/<site>/ha/health`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HaHealth {
+    /// True when any service the site uses is not `online`.
+    pub problem: bool,
+    /// One line per service that is not online: `asr: unavailable: <detail with the fix command>`.
+    pub problems: Vec<String>,
+}
+json_message!(HaHealth, "ha/health", retain);
 
 #[cfg(test)]
 mod tests {

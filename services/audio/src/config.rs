@@ -74,8 +74,8 @@ pub struct AudioConfig {
     pub chunk_timeout_ms: u64,
     /// Most audio queued for playback, seconds; chunks beyond it are dropped with a warning.
     pub max_queued_s: u32,
-    /// Where the stored volume lives: the node's `data_dir`. Set by [`AudioConfig::from_node`];
-    /// `None` keeps the volume in memory only.
+    /// Where the stored volume and microphone mute live: the node's `data_dir`. Set by
+    /// [`AudioConfig::from_node`]; `None` keeps them in memory only.
     #[serde(skip)]
     pub data_dir: Option<PathBuf>,
 }
@@ -164,7 +164,7 @@ impl AudioConfig {
         })
     }
 
-    /// Where the stored volume is kept.
+    /// Where the stored volume and microphone mute are kept.
     pub fn state_path(&self) -> Option<PathBuf> {
         self.data_dir.as_deref().map(state_path_in)
     }

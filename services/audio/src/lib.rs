@@ -15,7 +15,7 @@
 //! - [`chime`]: the chimes, generated in code.
 //! - [`device`]: sound cards through cpal, and the missing-device message.
 //! - [`mic`], [`speaker`]: the two threads that own a source and a sink.
-//! - [`state`]: the stored volume.
+//! - [`state`]: the stored volume and microphone mute.
 
 pub mod chime;
 pub mod config;
@@ -95,10 +95,13 @@ pub async fn run(config: AudioConfig, bus: Bus, shutdown: Shutdown) -> Result<()
     client.subscribe_site::<SetVolume>(&site).await?;
     client.subscribe_site::<SetMicMuted>(&site).await?;
 
+    // The stored state is in force, and published (retained), before the microphone opens: a
+    // muted microphone never sends a frame after a restart, and Home Assistant never sees it live.
     let state_path = config.state_path();
-    let volume = state_path.as_deref().and_then(state::load).map_or(config.volume_percent, |s| s.volume);
+    let stored = state_path.as_deref().map(state::load).unwrap_or_default();
+    let volume = stored.volume.unwrap_or(config.volume_percent);
     client.publish(&site, &Volume { volume }).await?;
-    let mut muted = false;
+    let mut muted = stored.mic_muted;
     client.publish(&site, &MicState { muted }).await?;
 
     let (mic_tx, mut mic_rx) = mpsc::channel(MIC_QUEUE_FRAMES);
@@ -107,9 +110,9 @@ pub async fn run(config: AudioConfig, bus: Bus, shutdown: Shutdown) -> Result<()
     let speaker = Speaker::start(&config, volume, speaker_tx)?;
     let mut health = Health { mic: if mic.is_some() { Side::Starting } else { Side::Off }, speaker: Side::Starting };
     health.publish(&client).await;
-    info!(input = %config.input, output = %config.output, volume, "audio ready");
+    info!(input = %config.input, output = %config.output, volume, muted, "audio ready");
 
-    let mut service = Service { client: client.clone(), site, speaker, state_path, volume, seq: 0 };
+    let mut service = Service { client: client.clone(), site, speaker, state_path, stored, volume, seq: 0 };
     loop {
         tokio::select! {
             _ = shutdown.wait() => break,
@@ -150,6 +153,8 @@ struct Service {
     site: String,
     speaker: Speaker,
     state_path: Option<PathBuf>,
+    /// What is on disk (a volume is stored only once someone sets one).
+    stored: state::StoredState,
     volume: u8,
     /// Frames published since start (muted frames are not counted).
     seq: u64,
@@ -169,6 +174,9 @@ impl Service {
         } else if let Some(set) = envelope.decode::<SetMicMuted>() {
             *muted = set.muted;
             info!(muted = set.muted, "microphone mute");
+            // Stored before it is reported: the state shown is the state a restart comes back in.
+            self.stored.mic_muted = set.muted;
+            state::save_in_background(self.state_path.clone(), self.stored).await;
             self.publish(&MicState { muted: set.muted }).await;
         }
     }
@@ -180,12 +188,8 @@ impl Service {
         }
         self.volume = volume;
         self.speaker.send(SpeakerCommand::Volume(volume));
-        if let Some(path) = self.state_path.clone() {
-            let saved = tokio::task::spawn_blocking(move || state::save(&path, state::StoredState { volume })).await;
-            if let Ok(Err(e)) = saved {
-                warn!(error = %e, "cannot store the volume; it will not survive a restart");
-            }
-        }
+        self.stored.volume = Some(volume);
+        state::save_in_background(self.state_path.clone(), self.stored).await;
         info!(volume, "volume set");
         self.publish(&Volume { volume }).await;
     }

@@ -1,6 +1,20 @@
 //! The `[ha]` table of the node file.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+/// How discovery is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscoveryMode {
+    /// One message per room on `<prefix>/device/hearth_<site>/config` (Home Assistant 2024.11 and later).
+    #[default]
+    Device,
+    /// One message per entity on `<prefix>/<platform>/hearth_<site>/<entity>/config`, which every
+    /// Home Assistant since 2023.8 reads (the `notify` entity needs 2024.5).
+    Entity,
+}
 
 /// Home Assistant bridge settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +38,15 @@ pub struct HaConfig {
     /// Most extra random delay added to `discovery_delay_ms` after a birth message, milliseconds
     /// (HA's docs ask for some jitter so that every device does not answer at once).
     pub birth_jitter_ms: u64,
+    /// `device` (one discovery message per room, Home Assistant 2024.11+) or `entity` (one per
+    /// entity, any Home Assistant since 2023.8).
+    pub discovery: DiscoveryMode,
+    /// Room names by site (`kitchen = "Kitchen"`): the device is named "<room> assistant" and
+    /// suggested for that area. Sites not listed are named from the site ("living_room" → "Living
+    /// room"); the `default` site is "Hearth assistant" with no area.
+    pub rooms: BTreeMap<String, String>,
+    /// The page that configures Hearth (shown as "Visit" on each device); none when absent.
+    pub configuration_url: Option<String>,
 }
 
 impl Default for HaConfig {
@@ -36,6 +59,9 @@ impl Default for HaConfig {
             retain_discovery: false,
             discovery_delay_ms: 500,
             birth_jitter_ms: 1000,
+            discovery: DiscoveryMode::Device,
+            rooms: BTreeMap::new(),
+            configuration_url: None,
         }
     }
 }
@@ -57,6 +83,17 @@ impl HaConfig {
         }
         for site in &self.sites {
             hearth_bus::topic::validate_site(site).map_err(|why| ("ha.sites", why))?;
+        }
+        for (site, name) in &self.rooms {
+            hearth_bus::topic::validate_site(site).map_err(|why| ("ha.rooms", why))?;
+            if name.trim().is_empty() {
+                return Err(("ha.rooms", format!("the room name of {site:?} is empty")));
+            }
+        }
+        if let Some(url) = &self.configuration_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(("ha.configuration_url", format!("{url:?} must start with http:// or https://")));
+            }
         }
         if self.discovery_delay_ms > 60_000 || self.birth_jitter_ms > 60_000 {
             return Err(("ha.discovery_delay_ms", "delays must be at most 60000 ms".into()));
@@ -82,5 +119,9 @@ mod tests {
         assert_eq!(bad.validate().unwrap_err().0, "ha.discovery_prefix");
         let bad = HaConfig { sites: vec!["a b".into()], ..Default::default() };
         assert_eq!(bad.validate().unwrap_err().0, "ha.sites");
+        let bad = HaConfig { configuration_url: Some("hearth.local".into()), ..Default::default() };
+        assert_eq!(bad.validate().unwrap_err().0, "ha.configuration_url");
+        let bad = HaConfig { rooms: [("kitchen".to_string(), " ".to_string())].into(), ..Default::default() };
+        assert_eq!(bad.validate().unwrap_err().0, "ha.rooms");
     }
 }

@@ -1,17 +1,19 @@
-//! Home Assistant device-based discovery: one device per site on `<prefix>/device/hearth_<site>/config`
-//! with shared device (`dev`) and origin (`o`) info and one component per entity (`cmps`).
+//! Home Assistant MQTT discovery: one device per room, with the entities of the capabilities that
+//! room really has. Published either device-based (one message on `<prefix>/device/hearth_<site>/config`
+//! with every component in `cmps`, Home Assistant 2024.11+) or entity by entity (one message on
+//! `<prefix>/<platform>/hearth_<site>/<entity>/config`, any Home Assistant since 2023.8); both are
+//! built from the same component list ([`crate::entities`]).
 //!
-//! State comes straight from the services' own retained topics (HA renders `value_template` over
-//! their JSON); commands go to the bridge's `hearth/<site>/ha/<entity>/set` topics in HA's plain
-//! payloads. Availability is the list of status topics of the services an entity depends on, read
-//! through a template because those payloads are JSON (`{"state":"online",…}`).
+//! Components that go away (a service removed from a room) are removed from Home Assistant: in
+//! device mode by sending them once with only their platform, in entity mode by an empty config.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hearth_bus::ha::{HaCommand, HaWakeEvent};
 use hearth_bus::service::status_topic;
-use hearth_bus::{topic, Message};
 use serde_json::{json, Map, Value};
+
+use crate::config::DiscoveryMode;
+use crate::entities::{components, Component};
 
 /// Service names as they appear in `hearth/<site>/service/<name>/status`.
 pub mod services {
@@ -22,16 +24,20 @@ pub mod services {
     pub const BRAIN: &str = "brain";
     pub const TTS: &str = "tts";
     pub const TIMERS: &str = "timers";
+    pub const TOOLS: &str = "tools";
+    pub const LLM: &str = "llm";
     /// The bridge itself.
     pub const HA: &str = "ha";
 }
 
-/// Services that live with a microphone and speaker: one of them reporting from a site makes that
-/// site a room worth a device. Brain, ASR, TTS and the LLM serve every site from wherever they run.
-pub const SITE_SERVICES: &[&str] = &[services::AUDIO, services::WAKE, services::LISTEN];
+/// Services that serve only the room they run in (they hold its microphone, its wake switch, its
+/// capture): one of them reporting from a site makes that site a room worth a device, and their
+/// entities exist only where they run and follow only that room's service.
+pub const ROOM_SERVICES: &[&str] = &[services::AUDIO, services::WAKE, services::LISTEN];
 
-/// The values the assistant state sensor can take (the `enum` device class needs them listed).
-pub const ASSISTANT_STATES: &[&str] = &["idle", "listening", "thinking", "speaking"];
+/// Services that serve every room from wherever they run.
+pub const SHARED_SERVICES: &[&str] =
+    &[services::BRAIN, services::ASR, services::TTS, services::TIMERS, services::TOOLS, services::LLM];
 
 /// Where each service has been seen: service name → sites whose status topic it publishes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,36 +51,103 @@ impl ServiceLocations {
         self.seen.entry(service.to_string()).or_default().insert(site.to_string())
     }
 
-    /// The status topic that tells whether `service` serves `site`: its own status at that site
-    /// when it runs there, else where it was seen (first site in order), else the site's own topic
-    /// (it will turn up there, or the entity stays unavailable, which is the truth).
-    pub fn status_topic_for(&self, site: &str, service: &str) -> String {
-        let home = match self.seen.get(service) {
-            Some(sites) if sites.contains(site) => site,
-            Some(sites) => sites.iter().next().map(String::as_str).unwrap_or(site),
-            None => site,
-        };
-        status_topic(home, service)
+    /// Forgets a service at a site (its retained status was cleared); true when it was known.
+    pub fn remove(&mut self, service: &str, site: &str) -> bool {
+        let Some(sites) = self.seen.get_mut(service) else { return false };
+        let removed = sites.remove(site);
+        if sites.is_empty() {
+            self.seen.remove(service);
+        }
+        removed
+    }
+
+    /// The site whose `service` serves `site`: a room service only from the room itself; a shared
+    /// service from the room when it runs there, else from the first site it was seen at.
+    pub fn home_of(&self, site: &str, service: &str) -> Option<String> {
+        let sites = self.seen.get(service)?;
+        if sites.contains(site) {
+            return Some(site.to_string());
+        }
+        if ROOM_SERVICES.contains(&service) {
+            return None;
+        }
+        sites.iter().next().cloned()
+    }
+
+    pub fn serves(&self, site: &str, service: &str) -> bool {
+        self.home_of(site, service).is_some()
+    }
+
+    /// The status topic that tells whether `service` serves `site`, when it does.
+    pub fn status_topic_for(&self, site: &str, service: &str) -> Option<String> {
+        self.home_of(site, service).map(|home| status_topic(&home, service))
+    }
+
+    /// The services `site` uses, with the site each runs at: its room services, then every shared
+    /// service, then anything else that runs in the room (in name order); never the bridge.
+    pub fn services_of(&self, site: &str) -> Vec<(String, String)> {
+        let known = ROOM_SERVICES.iter().chain(SHARED_SERVICES).map(|s| s.to_string());
+        let others = self
+            .seen
+            .iter()
+            .filter(|(name, sites)| sites.contains(site) && !ROOM_SERVICES.contains(&name.as_str()) && !SHARED_SERVICES.contains(&name.as_str()))
+            .map(|(name, _)| name.clone());
+        known
+            .chain(others)
+            .filter(|s| s != services::HA)
+            .filter_map(|s| self.home_of(site, &s).map(|home| (s, home)))
+            .collect()
     }
 }
 
-/// Who publishes discovery, and where the bridge's own status is.
+/// Who publishes discovery, and how devices are named.
 #[derive(Debug, Clone)]
 pub struct Origin {
     pub discovery_prefix: String,
     /// The bridge's site and service name (its status topic is in the availability of every entity
-    /// that needs the bridge: commands and the wake event).
+    /// that needs the bridge: commands and the states and events it publishes).
     pub bridge_site: String,
     pub bridge_service: String,
     /// Software version reported in `dev.sw` and `o.sw`.
     pub version: String,
+    /// Room names by site (`[ha] rooms`).
+    pub rooms: BTreeMap<String, String>,
+    /// `dev.cu`, when configured.
+    pub configuration_url: Option<String>,
+}
+
+impl Origin {
+    /// The room's name: configured, else from the site ("living_room" → "Living room"); `None` for
+    /// the default site, which is no particular room.
+    pub fn room_name(&self, site: &str) -> Option<String> {
+        if let Some(name) = self.rooms.get(site) {
+            return Some(name.clone());
+        }
+        (site != hearth_bus::topic::DEFAULT_SITE).then(|| area_name(site))
+    }
+
+    /// "Kitchen assistant"; "Hearth assistant" for the default site.
+    pub fn device_name(&self, site: &str) -> String {
+        format!("{} assistant", self.room_name(site).unwrap_or_else(|| "Hearth".into()))
+    }
 }
 
 /// One discovery message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Discovery {
     pub topic: String,
+    /// `Value::Null` is an empty payload: remove the entity.
     pub payload: Value,
+}
+
+impl Discovery {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        if self.payload.is_null() {
+            Vec::new()
+        } else {
+            serde_json::to_vec(&self.payload).expect("JSON values serialize")
+        }
+    }
 }
 
 /// `[a-zA-Z0-9_-]` only, as HA requires for the object id and as is wise for unique ids.
@@ -89,6 +162,11 @@ pub fn discovery_topic(prefix: &str, site: &str) -> String {
     format!("{prefix}/device/{}/config", object_id(site))
 }
 
+/// `<prefix>/<platform>/hearth_<site>/<entity>/config`.
+pub fn entity_discovery_topic(prefix: &str, platform: &str, site: &str, entity: &str) -> String {
+    format!("{prefix}/{platform}/{}/{entity}/config", object_id(site))
+}
+
 /// "living_room" → "Living room".
 fn area_name(site: &str) -> String {
     let spaced = site.replace(['_', '-'], " ");
@@ -99,189 +177,83 @@ fn area_name(site: &str) -> String {
     }
 }
 
-/// Reads a service status as HA availability: only `online` is available; `unavailable` (model or
-/// device missing) and `offline` are not.
-const AVAILABILITY_TEMPLATE: &str = "{{ 'online' if value_json.state == 'online' else 'offline' }}";
-
-/// HA states are at most 255 characters; the whole text is in the attributes.
-const TEXT_TEMPLATE: &str = "{{ value_json.text[:255] }}";
-
-/// The discovery message of one site.
-pub fn device_discovery(site: &str, origin: &Origin, locations: &ServiceLocations) -> Discovery {
-    let t = |suffix: &str| topic::topic(site, suffix);
-    let uid = |key: &str| format!("{}_{key}", object_id(site));
-    let availability = |needs: &[&str], bridge: bool| -> Value {
-        let mut topics: Vec<String> = needs.iter().map(|s| locations.status_topic_for(site, s)).collect();
-        if bridge {
-            topics.push(status_topic(&origin.bridge_site, &origin.bridge_service));
-        }
-        Value::Array(topics.into_iter().map(|topic| json!({"topic": topic, "value_template": AVAILABILITY_TEMPLATE})).collect())
-    };
-    // A state outside the listed options is an error in HA; `None` makes it "unknown" instead.
-    let states_list = ASSISTANT_STATES.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(",");
-    let next_due = "(value_json.timers[0].due_at_ms / 1000) | timestamp_custom('%Y-%m-%dT%H:%M:%S+00:00', false)";
-
-    let mut components: Vec<(&str, Value)> = vec![
-        ("assistant_state", json!({
-            "p": "sensor",
-            "name": "Assistant state",
-            "unique_id": uid("assistant_state"),
-            "device_class": "enum",
-            "options": ASSISTANT_STATES,
-            "icon": "mdi:account-voice",
-            "state_topic": t("brain/state"),
-            "value_template": format!("{{% set s = value_json.state %}}{{{{ s if s in [{states_list}] else 'None' }}}}"),
-            "json_attributes_topic": t("brain/state"),
-            "json_attributes_template": "{{ {'session_id': value_json.session_id} | tojson }}",
-            "availability": availability(&[services::BRAIN], false),
-        })),
-        ("last_transcript", json!({
-            "p": "sensor",
-            "name": "Last transcript",
-            "unique_id": uid("last_transcript"),
-            "icon": "mdi:account-voice",
-            "state_topic": t("asr/transcript"),
-            "value_template": TEXT_TEMPLATE,
-            "json_attributes_topic": t("asr/transcript"),
-            "json_attributes_template": "{{ {'text': value_json.text, 'source': value_json.source, 'session_id': value_json.session_id} | tojson }}",
-            "availability": availability(&[services::ASR], false),
-        })),
-        ("last_reply", json!({
-            "p": "sensor",
-            "name": "Last reply",
-            "unique_id": uid("last_reply"),
-            "icon": "mdi:message-reply-text",
-            "state_topic": t("brain/reply"),
-            "value_template": TEXT_TEMPLATE,
-            "json_attributes_topic": t("brain/reply"),
-            "json_attributes_template": "{{ {'text': value_json.text, 'request': value_json.request, 'source': value_json.source, 'tool': value_json.tool, 'elapsed_ms': value_json.elapsed_ms, 'session_id': value_json.session_id} | tojson }}",
-            "availability": availability(&[services::BRAIN], false),
-        })),
-        ("wake", json!({
-            "p": "event",
-            "name": "Wake word",
-            "unique_id": uid("wake"),
-            "icon": "mdi:microphone-message",
-            "state_topic": t(HaWakeEvent::SUFFIX),
-            "event_types": [HaWakeEvent::EVENT_TYPE],
-            "availability": availability(&[services::WAKE], true),
-        })),
-        ("mic_mute", json!({
-            "p": "switch",
-            "name": "Microphone mute",
-            "unique_id": uid("mic_mute"),
-            "icon": "mdi:microphone-off",
-            "command_topic": HaCommand::MicMute.topic(site),
-            "payload_on": "ON",
-            "payload_off": "OFF",
-            "state_topic": t("audio/mic"),
-            "value_template": "{{ 'ON' if value_json.muted else 'OFF' }}",
-            "availability": availability(&[services::AUDIO], true),
-        })),
-        ("wake_word", json!({
-            "p": "switch",
-            "name": "Wake word detection",
-            "unique_id": uid("wake_word"),
-            "icon": "mdi:account-voice",
-            "command_topic": HaCommand::WakeWord.topic(site),
-            "payload_on": "ON",
-            "payload_off": "OFF",
-            "state_topic": t("wake/state"),
-            "value_template": "{{ 'ON' if value_json.enabled else 'OFF' }}",
-            "json_attributes_topic": t("wake/state"),
-            "json_attributes_template": "{{ {'words': value_json.words} | tojson }}",
-            "availability": availability(&[services::WAKE], true),
-        })),
-        ("volume", json!({
-            "p": "number",
-            "name": "Volume",
-            "unique_id": uid("volume"),
-            "icon": "mdi:volume-high",
-            "command_topic": HaCommand::Volume.topic(site),
-            "state_topic": t("audio/volume"),
-            "value_template": "{{ value_json.volume }}",
-            "min": 0,
-            "max": 100,
-            "step": 1,
-            "mode": "slider",
-            "unit_of_measurement": "%",
-            "availability": availability(&[services::AUDIO], true),
-        })),
-        ("announce", json!({
-            "p": "notify",
-            "name": "Announce",
-            "unique_id": uid("announce"),
-            "icon": "mdi:bullhorn",
-            "command_topic": HaCommand::Announce.topic(site),
-            "availability": availability(&[services::TTS, services::AUDIO], true),
-        })),
-        ("ask", json!({
-            "p": "text",
-            "name": "Ask",
-            "unique_id": uid("ask"),
-            "icon": "mdi:chat-question",
-            "command_topic": HaCommand::Ask.topic(site),
-            "state_topic": t("asr/transcript"),
-            "value_template": TEXT_TEMPLATE,
-            "min": 0,
-            "max": 255,
-            "mode": "text",
-            "availability": availability(&[services::BRAIN], true),
-        })),
-        ("active_timers", json!({
-            "p": "sensor",
-            "name": "Active timers",
-            "unique_id": uid("active_timers"),
-            "icon": "mdi:timer-outline",
-            "state_class": "measurement",
-            "state_topic": t("timer/state"),
-            "value_template": "{{ value_json.timers | length }}",
-            "json_attributes_topic": t("timer/state"),
-            "json_attributes_template": format!(
-                "{{{{ {{'timers': value_json.timers, 'next_due': ({next_due} if value_json.timers else None)}} | tojson }}}}"
-            ),
-            "availability": availability(&[services::TIMERS], false),
-        })),
-        ("next_timer", json!({
-            "p": "sensor",
-            "name": "Next timer",
-            "unique_id": uid("next_timer"),
-            "device_class": "timestamp",
-            "state_topic": t("timer/state"),
-            "value_template": format!("{{% if value_json.timers %}}{{{{ {next_due} }}}}{{% else %}}None{{% endif %}}"),
-            "json_attributes_topic": t("timer/state"),
-            "json_attributes_template": "{{ ({'name': value_json.timers[0].name, 'duration_ms': value_json.timers[0].duration_ms} if value_json.timers else {}) | tojson }}",
-            "availability": availability(&[services::TIMERS], false),
-        })),
-        ("listen", json!({
-            "p": "button",
-            "name": "Listen",
-            "unique_id": uid("listen"),
-            "icon": "mdi:microphone",
-            "command_topic": HaCommand::Listen.topic(site),
-            "payload_press": "PRESS",
-            "availability": availability(&[services::LISTEN], true),
-        })),
-    ];
-    for (_, c) in &mut components {
-        c["availability_mode"] = json!("all");
-    }
-
+fn device(site: &str, origin: &Origin) -> Value {
     let mut device = Map::new();
     device.insert("ids".into(), json!([object_id(site)]));
-    device.insert("name".into(), json!(format!("Hearth {site}")));
+    device.insert("name".into(), json!(origin.device_name(site)));
     device.insert("mf".into(), json!("Hearth"));
     device.insert("mdl".into(), json!("Voice assistant"));
     device.insert("sw".into(), json!(origin.version));
-    if site != topic::DEFAULT_SITE {
-        device.insert("sa".into(), json!(area_name(site)));
+    if let Some(area) = origin.room_name(site) {
+        device.insert("sa".into(), json!(area));
     }
-    let payload = json!({
-        "dev": device,
-        "o": {"name": "Hearth", "sw": origin.version},
-        "cmps": components.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<Map<_, _>>(),
-    });
+    if let Some(url) = &origin.configuration_url {
+        device.insert("cu".into(), json!(url));
+    }
+    Value::Object(device)
+}
+
+fn origin_info(origin: &Origin) -> Value {
+    json!({"name": "Hearth", "sw": origin.version})
+}
+
+/// The device discovery message of one site (device mode), with `removed` components sent once with
+/// only their platform so Home Assistant deletes them.
+pub fn device_discovery_with(site: &str, origin: &Origin, current: &[Component], removed: &[(String, String)]) -> Discovery {
+    let mut cmps: Map<String, Value> = current.iter().map(|c| (c.id.clone(), c.config.clone())).collect();
+    for (id, platform) in removed {
+        cmps.insert(id.clone(), json!({ "p": platform }));
+    }
+    let payload = json!({ "dev": device(site, origin), "o": origin_info(origin), "cmps": cmps });
     Discovery { topic: discovery_topic(&origin.discovery_prefix, site), payload }
+}
+
+/// The device discovery message of one site as it stands.
+pub fn device_discovery(site: &str, origin: &Origin, locations: &ServiceLocations) -> Discovery {
+    device_discovery_with(site, origin, &components(site, origin, locations), &[])
+}
+
+/// One message per entity (entity mode), and an empty config for each removed one.
+pub fn entity_discoveries(site: &str, origin: &Origin, current: &[Component], removed: &[(String, String)]) -> Vec<Discovery> {
+    let dev = device(site, origin);
+    let o = origin_info(origin);
+    let mut out: Vec<Discovery> = current
+        .iter()
+        .map(|c| {
+            let mut config = c.config.clone();
+            let map = config.as_object_mut().expect("components are objects");
+            map.remove("p");
+            map.insert("dev".into(), dev.clone());
+            map.insert("o".into(), o.clone());
+            Discovery { topic: entity_discovery_topic(&origin.discovery_prefix, &c.platform, site, &c.id), payload: config }
+        })
+        .collect();
+    out.extend(removed.iter().map(|(id, platform)| Discovery {
+        topic: entity_discovery_topic(&origin.discovery_prefix, platform, site, id),
+        payload: Value::Null,
+    }));
+    out
+}
+
+/// Remembers what was announced per site, to remove what is no longer there.
+#[derive(Debug, Default)]
+pub struct Announced {
+    /// site → component id → platform.
+    sites: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Announced {
+    /// The messages that bring Home Assistant to `current` for `site`.
+    pub fn messages(&mut self, mode: DiscoveryMode, site: &str, origin: &Origin, current: Vec<Component>) -> Vec<Discovery> {
+        let now: BTreeMap<String, String> = current.iter().map(|c| (c.id.clone(), c.platform.clone())).collect();
+        let before = self.sites.insert(site.to_string(), now.clone()).unwrap_or_default();
+        let removed: Vec<(String, String)> =
+            before.into_iter().filter(|(id, platform)| now.get(id) != Some(platform)).collect();
+        match mode {
+            DiscoveryMode::Device => vec![device_discovery_with(site, origin, &current, &removed)],
+            DiscoveryMode::Entity => entity_discoveries(site, origin, &current, &removed),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -294,35 +266,68 @@ mod tests {
             bridge_site: "default".into(),
             bridge_service: "ha".into(),
             version: "0.1.0".into(),
+            rooms: BTreeMap::from([("default".to_string(), "Living room".to_string())]),
+            configuration_url: Some("http://hearth.local:8080".into()),
         }
     }
 
     #[test]
-    fn topic_and_ids_are_clean() {
+    fn topic_names_and_ids_are_clean() {
         assert_eq!(discovery_topic("homeassistant", "living.room"), "homeassistant/device/hearth_living_room/config");
-        let d = device_discovery("kitchen", &origin(), &ServiceLocations::default());
+        let mut loc = ServiceLocations::default();
+        loc.insert("audio", "kitchen");
+        let d = device_discovery("kitchen", &origin(), &loc);
         assert_eq!(d.payload["dev"]["ids"][0], "hearth_kitchen");
+        assert_eq!(d.payload["dev"]["name"], "Kitchen assistant");
         assert_eq!(d.payload["dev"]["sa"], "Kitchen");
+        assert_eq!(d.payload["dev"]["cu"], "http://hearth.local:8080");
         assert_eq!(d.payload["cmps"]["volume"]["unique_id"], "hearth_kitchen_volume");
-        let d = device_discovery("default", &origin(), &ServiceLocations::default());
+        let d = device_discovery("default", &origin(), &loc);
+        assert_eq!(d.payload["dev"]["name"], "Living room assistant");
+        let plain = Origin { rooms: BTreeMap::new(), ..origin() };
+        let d = device_discovery("default", &plain, &loc);
+        assert_eq!(d.payload["dev"]["name"], "Hearth assistant");
         assert!(d.payload["dev"].get("sa").is_none());
     }
 
     #[test]
-    fn availability_follows_where_services_run() {
+    fn room_services_serve_only_their_room() {
         let mut loc = ServiceLocations::default();
         assert!(loc.insert("brain", "default"));
         assert!(!loc.insert("brain", "default"));
+        loc.insert("wake", "default");
         loc.insert("audio", "kitchen");
-        let d = device_discovery("kitchen", &origin(), &loc);
-        let topics = |key: &str| -> Vec<String> {
-            d.payload["cmps"][key]["availability"].as_array().unwrap().iter().map(|a| a["topic"].as_str().unwrap().to_string()).collect()
-        };
-        // The brain serves the kitchen from the default site.
-        assert_eq!(topics("assistant_state"), ["hearth/default/service/brain/status"]);
-        // The microphone is the kitchen's own, and the command goes through the bridge.
-        assert_eq!(topics("mic_mute"), ["hearth/kitchen/service/audio/status", "hearth/default/service/ha/status"]);
-        // Never seen: the site's own topic.
-        assert_eq!(topics("listen"), ["hearth/kitchen/service/listen/status", "hearth/default/service/ha/status"]);
+        assert_eq!(loc.home_of("kitchen", "brain").as_deref(), Some("default"));
+        assert_eq!(loc.home_of("kitchen", "wake"), None, "the default room's wake word is not the kitchen's");
+        assert_eq!(loc.home_of("kitchen", "audio").as_deref(), Some("kitchen"));
+        let names: Vec<String> = loc.services_of("kitchen").into_iter().map(|(s, _)| s).collect();
+        assert_eq!(names, ["audio", "brain"]);
+        assert!(loc.remove("audio", "kitchen") && !loc.serves("kitchen", "audio"));
+    }
+
+    #[test]
+    fn removed_components_are_removed_in_both_modes() {
+        let mut loc = ServiceLocations::default();
+        loc.insert("audio", "kitchen");
+        loc.insert("wake", "kitchen");
+        let o = origin();
+        let mut announced = Announced::default();
+        let first = announced.messages(DiscoveryMode::Device, "kitchen", &o, components("kitchen", &o, &loc));
+        assert!(first[0].payload["cmps"]["wake_word"]["command_topic"].is_string());
+        loc.remove("wake", "kitchen");
+        let second = announced.messages(DiscoveryMode::Device, "kitchen", &o, components("kitchen", &o, &loc));
+        assert_eq!(second[0].payload["cmps"]["wake_word"], json!({"p": "switch"}));
+        let third = announced.messages(DiscoveryMode::Device, "kitchen", &o, components("kitchen", &o, &loc));
+        assert!(third[0].payload["cmps"].get("wake_word").is_none());
+
+        let mut announced = Announced::default();
+        loc.insert("wake", "kitchen");
+        let all = announced.messages(DiscoveryMode::Entity, "kitchen", &o, components("kitchen", &o, &loc));
+        let switch = all.iter().find(|d| d.topic == "homeassistant/switch/hearth_kitchen/wake_word/config").unwrap();
+        assert!(switch.payload.get("p").is_none() && switch.payload["dev"]["ids"][0] == "hearth_kitchen");
+        loc.remove("wake", "kitchen");
+        let after = announced.messages(DiscoveryMode::Entity, "kitchen", &o, components("kitchen", &o, &loc));
+        let removal = after.iter().find(|d| d.topic == "homeassistant/switch/hearth_kitchen/wake_word/config").unwrap();
+        assert!(removal.to_bytes().is_empty());
     }
 }

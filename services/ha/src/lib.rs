@@ -1,36 +1,49 @@
-//! The Home Assistant bridge: announces every Hearth site to Home Assistant through MQTT device
-//! discovery, and turns what HA commands into the bus messages of the services that own them.
+//! The Home Assistant bridge: announces every Hearth room to Home Assistant through MQTT discovery,
+//! turns what HA commands into the bus messages of the services that own them, and republishes
+//! what HA needs in its own terms.
 //!
-//! Home Assistant connects to the same broker as Hearth. The bridge publishes one device per site on
-//! `<prefix>/device/hearth_<site>/config` at start, again whenever HA's birth message (`online` on
-//! `<prefix>/status`) says HA (re)started, and again when a new site or service appears. Entity
-//! state is read by HA from the services' own retained topics; availability from their retained
-//! status; commands arrive on `hearth/<site>/ha/<entity>/set` and leave as typed messages.
+//! Home Assistant connects to the same broker as Hearth. The bridge announces one device per room
+//! ("Kitchen assistant") at start, again whenever HA's birth message (`online` on `<prefix>/status`)
+//! says HA (re)started, and again when a service appears in or leaves a room; a room gets only the
+//! entities of the capabilities it has. Entity state is read by HA from retained topics: the
+//! services' own, and the bridge's (`ha/last_transcript`, `ha/last_reply`, `ha/timers`,
+//! `ha/health`) for what the bus only has as events. Timers finishing, listening and replies spoken
+//! become HA events. Commands arrive on `hearth/<site>/ha/<entity>/set` and leave as typed messages.
 //!
 //! # Layout
 //! - [`config`]: the `[ha]` table.
-//! - [`discovery`]: the discovery payload of a site (pure).
+//! - [`entities`]: the entities of a room (pure).
+//! - [`discovery`]: where services run, and the discovery messages of a room in either mode (pure).
+//! - [`mirror`]: bus events as HA states and events, and each room's health (pure).
 //! - [`commands`]: HA payloads → bus messages (pure).
 //! - [`run`]: the service loop.
 
 pub mod commands;
 pub mod config;
 pub mod discovery;
+pub mod entities;
+pub mod mirror;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use hearth_bus::ha::{command_filter, HaCommand, HaWakeEvent};
+use hearth_bus::asr::Transcript;
+use hearth_bus::audio::Played;
+use hearth_bus::brain::Reply;
+use hearth_bus::ha::{command_filter, HaCommand, HaHealth, HaTimers, HaWakeEvent};
+use hearth_bus::ids::now_ms;
+use hearth_bus::listen::{ListeningEnded, ListeningStarted};
 use hearth_bus::service::{service_of, ServiceState, ServiceStatus};
+use hearth_bus::timer::{TimerDone, TimerState};
 use hearth_bus::wake::WakeDetected;
-use hearth_bus::{Bus, BusClient, BusError, Envelope, Shutdown};
+use hearth_bus::{Bus, BusClient, BusError, Envelope, Message, Shutdown};
 use rand::Rng;
 use thiserror::Error;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 pub use commands::{translate, BusCommand, CommandError};
-pub use config::HaConfig;
+pub use config::{DiscoveryMode, HaConfig};
 pub use discovery::{device_discovery, discovery_topic, Discovery, Origin, ServiceLocations};
 
 #[derive(Debug, Error)]
@@ -52,11 +65,18 @@ pub async fn run(config: HaConfig, bus: Bus, shutdown: Shutdown) -> Result<(), H
 
     client.subscribe(bridge.config.birth_topic()).await?;
     client.subscribe(hearth_bus::topic::topic("+", "service/+/status")).await?;
-    client.subscribe_all_sites::<WakeDetected>().await?;
     client.subscribe(command_filter()).await?;
+    client.subscribe_all_sites::<WakeDetected>().await?;
+    client.subscribe_all_sites::<Transcript>().await?;
+    client.subscribe_all_sites::<Reply>().await?;
+    client.subscribe_all_sites::<Played>().await?;
+    client.subscribe_all_sites::<TimerState>().await?;
+    client.subscribe_all_sites::<TimerDone>().await?;
+    client.subscribe_all_sites::<ListeningStarted>().await?;
+    client.subscribe_all_sites::<ListeningEnded>().await?;
     client.set_capabilities(vec![format!("ha:discovery:{}", bridge.config.discovery_prefix)]).await?;
     client.set_status(ServiceState::Online, None).await?;
-    info!(prefix = %bridge.config.discovery_prefix, sites = ?bridge.sites, "home assistant bridge ready");
+    info!(prefix = %bridge.config.discovery_prefix, mode = ?bridge.config.discovery, sites = ?bridge.sites, "home assistant bridge ready");
 
     let mut was_connected = client.is_connected();
     let mut check = tokio::time::interval(CONNECTION_CHECK);
@@ -92,8 +112,17 @@ async fn sleep_until(deadline: Option<Instant>) {
 struct Bridge {
     config: HaConfig,
     origin: Origin,
+    /// Rooms with a device: configured ones and every site a room service was seen at.
     sites: BTreeSet<String>,
     locations: ServiceLocations,
+    /// Latest status of each service, by (site it runs at, service).
+    statuses: BTreeMap<(String, String), ServiceStatus>,
+    /// Health last published per room, so only changes are published.
+    health: BTreeMap<String, HaHealth>,
+    /// Rooms whose timers were published (an empty list is published once for the others).
+    timers_published: BTreeSet<String>,
+    spoken: mirror::SpokenReplies,
+    announced: discovery::Announced,
     /// When discovery is due; `None` when nothing changed.
     publish_at: Option<Instant>,
 }
@@ -105,9 +134,22 @@ impl Bridge {
             bridge_site: client.site().to_string(),
             bridge_service: client.service().to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
+            rooms: config.rooms.clone(),
+            configuration_url: config.configuration_url.clone(),
         };
         let sites = config.sites.iter().cloned().collect();
-        let mut bridge = Bridge { config, origin, sites, locations: ServiceLocations::default(), publish_at: None };
+        let mut bridge = Bridge {
+            config,
+            origin,
+            sites,
+            locations: ServiceLocations::default(),
+            statuses: BTreeMap::new(),
+            health: BTreeMap::new(),
+            timers_published: BTreeSet::new(),
+            spoken: mirror::SpokenReplies::default(),
+            announced: discovery::Announced::default(),
+            publish_at: None,
+        };
         bridge.schedule(Duration::ZERO);
         bridge
     }
@@ -128,26 +170,73 @@ impl Bridge {
             return;
         }
         let (Some(site), Some(suffix)) = (envelope.site(), envelope.suffix()) else { return };
+        let site = site.to_string();
         if let Some(service) = service_of(suffix, "status") {
-            if envelope.decode::<ServiceStatus>().is_some() {
-                self.on_service_seen(site, service);
+            if envelope.payload.is_empty() {
+                self.on_service_removed(client, &site, service).await;
+            } else if let Some(status) = envelope.decode::<ServiceStatus>() {
+                self.on_status(client, &site, service, status).await;
             }
-        } else if let Some(wake) = envelope.decode::<WakeDetected>() {
-            self.on_wake(client, site, wake).await;
         } else if let Some(command) = HaCommand::from_suffix(suffix) {
-            self.on_command(client, site, command, &envelope.payload).await;
+            self.on_command(client, &site, command, &envelope.payload).await;
+        } else if let Some(wake) = envelope.decode::<WakeDetected>() {
+            self.on_wake(client, &site, wake).await;
+        } else if let Some(t) = envelope.decode::<Transcript>() {
+            publish(client, &site, &mirror::last_transcript(&t, now_ms())).await;
+        } else if let Some(reply) = envelope.decode::<Reply>() {
+            publish(client, &site, &mirror::last_reply(&reply, now_ms())).await;
+            if let Some(event) = self.spoken.on_reply(&site, &reply) {
+                publish(client, &site, &event).await;
+            }
+        } else if let Some(played) = envelope.decode::<Played>() {
+            if let Some(event) = self.spoken.on_played(&site, &played) {
+                publish(client, &site, &event).await;
+            }
+        } else if let Some(state) = envelope.decode::<TimerState>() {
+            self.timers_published.insert(site.clone());
+            publish(client, &site, &mirror::timers(&state)).await;
+        } else if let Some(done) = envelope.decode::<TimerDone>() {
+            publish(client, &site, &mirror::timer_finished(&done)).await;
+        } else if let Some(started) = envelope.decode::<ListeningStarted>() {
+            publish(client, &site, &mirror::listening_started(&started)).await;
+        } else if let Some(ended) = envelope.decode::<ListeningEnded>() {
+            publish(client, &site, &mirror::listening_ended(&ended)).await;
         }
     }
 
-    fn on_service_seen(&mut self, site: &str, service: &str) {
+    async fn on_status(&mut self, client: &BusClient, site: &str, service: &str, status: ServiceStatus) {
+        self.statuses.insert((site.to_string(), service.to_string()), status);
         let mut changed = self.locations.insert(service, site);
-        if discovery::SITE_SERVICES.contains(&service) && self.sites.insert(site.to_string()) {
-            info!(site, service, "new site seen on the bus");
+        if discovery::ROOM_SERVICES.contains(&service) && self.sites.insert(site.to_string()) {
+            info!(site, service, "new room seen on the bus");
             changed = true;
         }
         if changed {
             debug!(site, service, "service location learned");
             self.schedule(Duration::ZERO);
+        }
+        self.publish_health(client).await;
+    }
+
+    /// A cleared retained status: the service was removed from that site for good, and with it the
+    /// entities of its capability.
+    async fn on_service_removed(&mut self, client: &BusClient, site: &str, service: &str) {
+        self.statuses.remove(&(site.to_string(), service.to_string()));
+        if self.locations.remove(service, site) {
+            info!(site, service, "service removed; its entities go");
+            self.schedule(Duration::ZERO);
+        }
+        self.publish_health(client).await;
+    }
+
+    /// Publishes the health of every room whose health changed.
+    async fn publish_health(&mut self, client: &BusClient) {
+        for site in &self.sites {
+            let health = mirror::health(site, &self.locations, &self.statuses);
+            if self.health.get(site) != Some(&health) {
+                publish(client, site, &health).await;
+                self.health.insert(site.clone(), health);
+            }
         }
     }
 
@@ -159,11 +248,8 @@ impl Bridge {
             session_id: wake.session_id,
             timestamp_ms: wake.timestamp_ms,
         };
-        if let Err(error) = client.publish(site, &event).await {
-            warn!(site, %error, "could not publish the wake event");
-        }
+        publish(client, site, &event).await;
     }
-
     async fn on_command(&self, client: &BusClient, site: &str, command: HaCommand, payload: &[u8]) {
         let translated = match translate(command, payload) {
             Ok(t) => t,
@@ -198,19 +284,30 @@ impl Bridge {
 
     async fn publish_discovery(&mut self, client: &BusClient) {
         self.publish_at = None;
-        for site in &self.sites {
-            let d = device_discovery(site, &self.origin, &self.locations);
-            let payload = match serde_json::to_vec(&d.payload) {
-                Ok(p) => p,
-                Err(error) => {
-                    warn!(site, %error, "could not encode discovery");
-                    continue;
-                }
-            };
-            if let Err(error) = client.publish_raw(d.topic.clone(), self.config.retain_discovery, payload).await {
-                warn!(site, topic = %d.topic, %error, "could not publish discovery");
+        // States first, so every entity has its state the moment Home Assistant subscribes.
+        self.publish_health(client).await;
+        let sites: Vec<String> = self.sites.iter().cloned().collect();
+        for site in &sites {
+            if self.locations.serves(site, discovery::services::TIMERS) && self.timers_published.insert(site.clone()) {
+                publish(client, site, &HaTimers { count: 0, next_due: None, timers: Vec::new() }).await;
             }
         }
-        info!(sites = self.sites.len(), "published home assistant discovery");
+        let mut messages = 0;
+        for site in &sites {
+            let components = entities::components(site, &self.origin, &self.locations);
+            for d in self.announced.messages(self.config.discovery, site, &self.origin, components) {
+                messages += 1;
+                if let Err(error) = client.publish_raw(d.topic.clone(), self.config.retain_discovery, d.to_bytes()).await {
+                    warn!(site, topic = %d.topic, %error, "could not publish discovery");
+                }
+            }
+        }
+        info!(sites = sites.len(), messages, "published home assistant discovery");
+    }
+}
+
+async fn publish<M: Message>(client: &BusClient, site: &str, msg: &M) {
+    if let Err(error) = client.publish(site, msg).await {
+        warn!(site, topic = M::SUFFIX, %error, "could not publish for home assistant");
     }
 }

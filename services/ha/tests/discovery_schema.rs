@@ -4,15 +4,19 @@
 //!
 //! The tables are written from Home Assistant's docs (`integrations/mqtt` "Device discovery payload"
 //! and the per-platform pages `sensor.mqtt`, `switch.mqtt`, `number.mqtt`, `button.mqtt`,
-//! `event.mqtt`, `notify.mqtt`, `text.mqtt`).
+//! `event.mqtt`, `notify.mqtt`, `text.mqtt`, `binary_sensor.mqtt`). The same payloads are checked against
+//! a real Home Assistant by the `real_ha` suite.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use hearth_bus::asr::{Transcript, TranscriptSource};
 use hearth_bus::audio::{MicState, Volume};
 use hearth_bus::brain::{AssistantState, Reply, ReplySource, StateChanged};
-use hearth_bus::ha::{HaCommand, HaWakeEvent};
-use hearth_bus::service::{ServiceState, ServiceStatus};
+use hearth_bus::ha::{
+    HaCommand, HaHealth, HaLastReply, HaLastTranscript, HaListeningEvent, HaReplyEvent, HaTimer, HaTimerEvent, HaTimers,
+    HaWakeEvent,
+};
+use hearth_bus::service::{status_topic, ServiceState, ServiceStatus};
 use hearth_bus::timer::{Timer, TimerState};
 use hearth_bus::topic::topic_of;
 use hearth_bus::wake::WakeState;
@@ -27,7 +31,7 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
     ("avty_mode", "availability_mode"), ("dev_cla", "device_class"), ("unit_of_meas", "unit_of_measurement"),
     ("stat_cla", "state_class"), ("json_attr_t", "json_attributes_topic"), ("json_attr_tpl", "json_attributes_template"),
     ("evt_typ", "event_types"), ("pl_on", "payload_on"), ("pl_off", "payload_off"), ("pl_prs", "payload_press"),
-    ("ic", "icon"), ("ops", "options"),
+    ("ic", "icon"), ("ops", "options"), ("ent_cat", "entity_category"), ("obj_id", "object_id"),
 ];
 const DEVICE_ABBREVIATIONS: &[(&str, &str)] = &[
     ("cu", "configuration_url"), ("cns", "connections"), ("ids", "identifiers"), ("mf", "manufacturer"),
@@ -67,6 +71,12 @@ const PLATFORMS: &[Platform] = &[
         required: &["state_topic"],
         allowed: &["device_class", "expire_after", "force_update", "last_reset_value_template", "options",
             "suggested_display_precision", "state_class", "state_topic", "unit_of_measurement", "value_template"],
+    },
+    Platform {
+        name: "binary_sensor",
+        required: &["state_topic"],
+        allowed: &["device_class", "expire_after", "force_update", "off_delay", "payload_off", "payload_on",
+            "state_topic", "value_template"],
     },
     Platform {
         name: "switch",
@@ -113,25 +123,41 @@ fn expand(map: &serde_json::Map<String, Value>, table: &[(&str, &str)]) -> BTree
         .collect()
 }
 
-/// A sample of each state topic's message, to check that templates read fields that exist.
-fn samples(site: &str) -> BTreeMap<String, Value> {
+/// Every service, for samples of their status topics.
+const SERVICES: &[&str] = &["audio", "wake", "listen", "asr", "brain", "tts", "timers", "tools", "llm", "ha"];
+const SITES: &[&str] = &["default", "kitchen", "living_room"];
+
+/// A sample of each state topic's message on every site, to check that templates read fields that exist.
+fn samples() -> BTreeMap<String, Value> {
     fn entry<M: Message>(site: &str, m: M) -> (String, Value) {
         (topic_of::<M>(site), serde_json::from_slice(&m.to_payload().unwrap()).unwrap())
     }
-    let timer = Timer {
-        id: "t1".into(), name: Some("pasta".into()), site: site.into(), duration_ms: 600_000,
-        due_at_ms: 1_700_000_600_000, created_at_ms: 1_700_000_000_000,
-    };
-    BTreeMap::from([
-        entry(site, StateChanged { state: AssistantState::Idle, session_id: None, timestamp_ms: 1 }),
-        entry(site, Transcript { session_id: "s".into(), text: "hi".into(), source: TranscriptSource::Asr, audio_ms: 1, processing_ms: 1 }),
-        entry(site, Reply { session_id: "s".into(), request: "hi".into(), text: "Hello.".into(), source: ReplySource::Llm, tool: None, elapsed_ms: 5 }),
-        entry(site, HaWakeEvent { event_type: HaWakeEvent::EVENT_TYPE.into(), word: "hey_jarvis".into(), score: 0.9, session_id: "s".into(), timestamp_ms: 1 }),
-        entry(site, MicState { muted: false }),
-        entry(site, WakeState { enabled: true, words: vec!["hey_jarvis".into()] }),
-        entry(site, Volume { volume: 50 }),
-        entry(site, TimerState { timers: vec![timer] }),
-    ])
+    let mut all = BTreeMap::new();
+    for site in SITES {
+        let timer = HaTimer { name: Some("pasta".into()), duration_s: 600.0, due: "2023-11-14T22:13:20Z".into() };
+        all.extend([
+            entry(site, StateChanged { state: AssistantState::Idle, session_id: None, timestamp_ms: 1 }),
+            entry(site, Transcript { session_id: "s".into(), text: "hi".into(), source: TranscriptSource::Asr, audio_ms: 1, processing_ms: 1 }),
+            entry(site, Reply { session_id: "s".into(), request: "hi".into(), text: "Hello.".into(), source: ReplySource::Llm, tool: None, elapsed_ms: 5 }),
+            entry(site, HaWakeEvent { event_type: HaWakeEvent::EVENT_TYPE.into(), word: "hey_jarvis".into(), score: 0.9, session_id: "s".into(), timestamp_ms: 1 }),
+            entry(site, MicState { muted: false }),
+            entry(site, WakeState { enabled: true, words: vec!["hey_jarvis".into()] }),
+            entry(site, Volume { volume: 50 }),
+            entry(site, TimerState { timers: vec![Timer { id: "t1".into(), name: None, site: site.to_string(), duration_ms: 1, due_at_ms: 1, created_at_ms: 1 }] }),
+            entry(site, HaLastTranscript { text: "hi".into(), source: "typed".into(), session_id: "s".into(), at: "2023-11-14T22:13:20Z".into() }),
+            entry(site, HaLastReply { text: "Hello.".into(), request: "hi".into(), source: "intent".into(), tool: None, elapsed_s: 0.5, session_id: "s".into(), at: "2023-11-14T22:13:20Z".into() }),
+            entry(site, HaTimers { count: 1, next_due: Some(timer.due.clone()), timers: vec![timer] }),
+            entry(site, HaHealth { problem: true, problems: vec!["asr: offline".into()] }),
+            entry(site, HaTimerEvent { event_type: HaTimerEvent::EVENT_TYPE.into(), timer_id: "t".into(), name: None, duration_s: 1.0, late_s: 0.0, sentence: "Done.".into() }),
+            entry(site, HaListeningEvent { event_type: HaListeningEvent::ENDED.into(), session_id: "s".into(), reason: "silence".into(), speech_s: Some(1.0) }),
+            entry(site, HaReplyEvent { event_type: HaReplyEvent::EVENT_TYPE.into(), session_id: "s".into(), request: "hi".into(), text: "Hello.".into(), interrupted: false }),
+        ]);
+        for service in SERVICES {
+            let status = ServiceStatus { state: ServiceState::Unavailable, detail: Some("x missing — run `hearth models pull x`".into()), timestamp_ms: 1 };
+            all.insert(status_topic(site, service), serde_json::to_value(status).unwrap());
+        }
+    }
+    all
 }
 
 /// The `value_json.<field>` names a template reads at the top level.
@@ -171,7 +197,7 @@ fn check_device_payload(site: &str, payload: &Value) -> usize {
         assert!(ORIGIN_KEYS.contains(&key.as_str()), "origin key {key}");
     }
 
-    let samples = samples(site);
+    let samples = samples();
     let components = root["components"].as_object().expect("components mapping");
     assert!(!components.is_empty());
     let mut unique_ids = BTreeSet::new();
@@ -278,30 +304,68 @@ fn check_device_payload(site: &str, payload: &Value) -> usize {
 }
 
 fn origin() -> Origin {
-    Origin { discovery_prefix: "homeassistant".into(), bridge_site: "default".into(), bridge_service: "ha".into(), version: "0.1.0".into() }
+    Origin {
+        discovery_prefix: "homeassistant".into(),
+        bridge_site: "default".into(),
+        bridge_service: "ha".into(),
+        version: "0.1.0".into(),
+        rooms: [("kitchen".to_string(), "Kitchen".to_string())].into(),
+        configuration_url: Some("http://hearth.local:8080/".into()),
+    }
+}
+
+/// A house: the shared services and a full room at `default`, a full satellite in the kitchen, and a
+/// living room with a microphone and push-to-talk only.
+fn house() -> ServiceLocations {
+    let mut locations = ServiceLocations::default();
+    for service in ["brain", "asr", "tts", "timers", "tools", "llm", "audio", "wake", "listen"] {
+        locations.insert(service, "default");
+    }
+    for (service, site) in [("audio", "kitchen"), ("wake", "kitchen"), ("listen", "kitchen"), ("audio", "living_room"), ("listen", "living_room")] {
+        locations.insert(service, site);
+    }
+    locations
 }
 
 #[test]
 fn every_discovery_payload_follows_the_schema() {
-    let mut locations = ServiceLocations::default();
-    for (service, site) in [("brain", "default"), ("audio", "kitchen"), ("wake", "kitchen"), ("tts", "default")] {
-        locations.insert(service, site);
-    }
-    for site in ["default", "kitchen", "living_room"] {
+    let locations = house();
+    for site in SITES {
         let d = device_discovery(site, &origin(), &locations);
         assert_eq!(d.topic, format!("homeassistant/device/hearth_{site}/config"));
-        let n = check_device_payload(site, &d.payload);
-        assert_eq!(n, 12, "every entity of the brief is announced");
-        let platforms: BTreeSet<_> = d.payload["cmps"].as_object().unwrap().values().map(|c| c["p"].as_str().unwrap().to_string()).collect();
-        for p in ["sensor", "switch", "number", "button", "event", "notify", "text"] {
-            assert!(platforms.contains(p), "{p} missing");
+        check_device_payload(site, &d.payload);
+        let cmps = d.payload["cmps"].as_object().unwrap();
+        let platforms: BTreeSet<_> = cmps.values().map(|c| c["p"].as_str().unwrap().to_string()).collect();
+        for p in ["sensor", "binary_sensor", "switch", "number", "button", "event", "notify", "text"] {
+            assert!(platforms.contains(p), "{site}: {p} missing");
+        }
+        for id in ["assistant_state", "last_transcript", "last_reply", "reply", "ask", "mic_mute", "volume", "announce",
+            "listen", "listening", "active_timers", "next_timer", "timer", "problem", "audio_status", "brain_status", "asr_status"]
+        {
+            assert!(cmps.contains_key(id), "{site}: {id} missing");
+        }
+        let has_wake = site != &"living_room";
+        assert_eq!(cmps.contains_key("wake_word") && cmps.contains_key("wake") && cmps.contains_key("wake_status"), has_wake, "{site}");
+        // Controls are configuration, health is diagnostic, and nothing is in epoch milliseconds.
+        for id in ["mic_mute", "wake_word", "volume"] {
+            if let Some(c) = cmps.get(id) {
+                assert_eq!(c["entity_category"], "config", "{site}.{id}");
+            }
+        }
+        for (id, c) in cmps {
+            if id.ends_with("_status") || id == "problem" {
+                assert_eq!(c["entity_category"], "diagnostic", "{site}.{id}");
+            }
+            let text = c.to_string();
+            assert!(!text.contains("_ms'") && !text.contains("due_at_ms"), "{site}.{id} exposes milliseconds: {text}");
         }
     }
+    assert_eq!(device_discovery("kitchen", &origin(), &locations).payload["dev"]["name"], "Kitchen assistant");
 }
 
 #[test]
 fn the_checker_rejects_what_home_assistant_would() {
-    let good = device_discovery("default", &origin(), &ServiceLocations::default()).payload;
+    let good = device_discovery("default", &origin(), &house()).payload;
     type Mutation = Box<dyn Fn(&mut Value)>;
     let mutations: Vec<(&str, Mutation)> = vec![
         ("no origin", Box::new(|p| { p.as_object_mut().unwrap().remove("o"); })),

@@ -21,7 +21,8 @@ pub const PULL_COMMAND: &str = "hearth models pull openwakeword openwakeword-wor
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WakeConfig {
-    /// Whether detection is on at start; `wake/set` switches it at run time.
+    /// Whether detection is on at a site that has never been switched; `wake/set` switches it at run
+    /// time, and the switch is stored (under `data_dir`) and wins over this on restart.
     pub enabled: bool,
     /// Directory of the openWakeWord models (front end and words). Default `<models_dir>/openwakeword`.
     pub model_dir: Option<PathBuf>,
@@ -34,6 +35,10 @@ pub struct WakeConfig {
     pub onnxruntime: Option<PathBuf>,
     /// Intra-op threads per model; 1 is cheapest on a Raspberry Pi.
     pub threads: usize,
+    /// Where the on/off switch of each site is stored: the node's `data_dir`. Set by
+    /// [`WakeConfig::load`]; `None` keeps the switches in memory only.
+    #[serde(skip)]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// One wake word.
@@ -88,6 +93,7 @@ impl Default for WakeConfig {
             barge_in: false,
             onnxruntime: None,
             threads: 1,
+            data_dir: None,
         }
     }
 }
@@ -136,7 +142,13 @@ impl WakeConfig {
         self.model_dir.get_or_insert_with(|| node.models_dir().join("openwakeword"));
         let lib = onnx::library_path(self.onnxruntime.as_deref(), &node.data_dir);
         self.onnxruntime = Some(lib);
+        self.data_dir = Some(node.data_dir.clone());
         self
+    }
+
+    /// Where the switches are stored, `<data_dir>/wake/state.json`.
+    pub fn state_path(&self) -> Option<PathBuf> {
+        self.data_dir.as_deref().map(crate::state::state_path_in)
     }
 
     pub fn model_dir(&self) -> PathBuf {

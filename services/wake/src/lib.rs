@@ -7,12 +7,14 @@
 //! - [`detector`]: [`WakeDetector`], the engine (mel → embedding → word classifiers, thresholds).
 //! - [`config`]: the `[wake]` table.
 //! - [`service`]: [`run`], the bus shell.
+//! - [`state`]: the stored on/off switch of each site.
 //! - [`testkit`]: helpers for tests in this and other crates (shared models and audio, `assert_quiet_on`).
 
 pub mod config;
 pub mod detector;
 pub mod onnx;
 pub mod service;
+pub mod state;
 pub mod testkit;
 
 pub use config::{WakeConfig, WordConfig};

@@ -3,7 +3,8 @@
 //! The engine runs on its own named thread (`wake-engine`) with one [`WakeDetector`] per site; the async
 //! loop only decodes, routes and publishes. A site's frames are not fed while detection is switched
 //! off there, or while the assistant speaks there (unless `barge_in`); the detector is reset when
-//! feeding resumes so stale audio cannot complete a word.
+//! feeding resumes so stale audio cannot complete a word. The on/off switch of each site is stored
+//! ([`crate::state`]) and in force before the first frame is subscribed to.
 
 use std::collections::HashMap;
 use std::sync::mpsc as std_mpsc;
@@ -13,7 +14,7 @@ use hearth_bus::brain::{AssistantState, StateChanged};
 use hearth_bus::ids::new_id;
 use hearth_bus::service::ServiceState;
 use hearth_bus::wake::{SetWake, WakeDetected, WakeState};
-use hearth_bus::{Bus, BusClient, BusError, Envelope, Shutdown};
+use hearth_bus::{Bus, BusClient, BusError, Envelope, Message, Shutdown};
 use thiserror::Error;
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
@@ -56,7 +57,10 @@ struct Site {
 /// Serves wake word detection for every site until shutdown.
 pub async fn run(config: WakeConfig, bus: Bus, shutdown: Shutdown) -> Result<(), WakeError> {
     let Bus { client, mut inbox } = bus;
-    client.subscribe_all_sites::<AudioFrame>().await?;
+    // The stored switches are in force, and published, before any audio is subscribed to: a site
+    // switched off never has a frame fed after a restart.
+    let state_path = config.state_path();
+    let mut stored = state_path.as_deref().map(crate::state::load).unwrap_or_default();
     client.subscribe_all_sites::<SetWake>().await?;
     client.subscribe_all_sites::<StateChanged>().await?;
 
@@ -76,8 +80,13 @@ pub async fn run(config: WakeConfig, bus: Bus, shutdown: Shutdown) -> Result<(),
     let words = engine.as_ref().map(|e| e.words.clone()).unwrap_or_default();
     let mut sites: HashMap<String, Site> = HashMap::new();
     let own = client.site().to_string();
-    sites.insert(own.clone(), Site { enabled: config.enabled, speaking: false });
-    publish_state(&client, &own, config.enabled && engine.is_some(), &words).await;
+    let known = stored.enabled.keys().cloned().chain([own]).collect::<std::collections::BTreeSet<_>>();
+    for site in known {
+        let enabled = stored.enabled_at(&site, config.enabled);
+        sites.insert(site.clone(), Site { enabled, speaking: false });
+        publish_state(&client, &site, enabled && engine.is_some(), &words).await;
+    }
+    client.subscribe_all_sites::<AudioFrame>().await?;
 
     let (mut heard_rx, to_engine) = match engine {
         Some(e) => (Some(e.heard), Some(e.tx)),
@@ -94,7 +103,15 @@ pub async fn run(config: WakeConfig, bus: Bus, shutdown: Shutdown) -> Result<(),
             envelope = inbox.recv() => {
                 let Some(envelope) = envelope else { break };
                 let Some(site) = envelope.site().map(str::to_owned) else { continue };
-                let state = sites.entry(site.clone()).or_insert(Site { enabled: config.enabled, speaking: false });
+                let enabled = stored.enabled_at(&site, config.enabled);
+                let state = sites.entry(site.clone()).or_insert(Site { enabled, speaking: false });
+                // Decoded quietly here: `on_envelope` logs and counts a bad payload.
+                let set = envelope.is::<SetWake>().then(|| SetWake::from_payload(&envelope.payload).ok()).flatten();
+                if let Some(set) = set {
+                    // Stored before it is reported: the state shown is the state a restart comes back in.
+                    stored.enabled.insert(site.clone(), set.enabled);
+                    crate::state::save_in_background(state_path.clone(), stored.clone()).await;
+                }
                 on_envelope(&envelope, &site, state, &config, to_engine.as_ref(), &client, &words).await;
             }
         }

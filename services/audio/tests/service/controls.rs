@@ -1,9 +1,10 @@
-//! Volume (scaling and persistence) and malformed payloads on every subscribed topic.
+//! Volume (scaling and persistence), a microphone mute that survives restarts, and malformed payloads
+//! on every subscribed topic.
 
 use std::time::Duration;
 
 use hearth_audio::config::{state_path_in, Pacing};
-use hearth_bus::audio::{samples_to_pcm, Chime, ChimeKind, PlayChunk, Played, SetVolume, Volume};
+use hearth_bus::audio::{samples_to_pcm, AudioFrame, Chime, ChimeKind, MicState, PlayChunk, Played, SetMicMuted, SetVolume, Volume};
 
 use crate::util::*;
 
@@ -55,6 +56,48 @@ async fn volume_scales_playback_and_survives_a_restart() {
     let v = collect_for::<Volume>(&mut inbox2, Duration::from_millis(800)).await;
     assert_eq!(v.last(), Some(&Volume { volume: 50 }), "{v:?}");
     service.stop().await;
+}
+
+#[tokio::test]
+async fn a_muted_microphone_comes_back_muted_and_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("in.wav");
+    write_wav(&wav, 16_000, 1, &sine(16_000, 440.0, 0.5, 0.5));
+    let rig = Rig::new();
+    let mut config = headless(dir.path());
+    config.input = format!("file:{}", wav.display());
+    // After the file, silence in real time until shutdown: a live microphone never stops sending.
+    config.tail_silence_ms = 100;
+
+    let (client, mut inbox, _conn) = rig.listener(&["audio/frame", "audio/mic"]).await;
+    let service = rig.service(config.clone()).await;
+    next::<AudioFrame>(&mut inbox).await;
+    client.publish(SITE, &SetMicMuted { muted: true }).await.unwrap();
+    let state = next_matching(&mut inbox, |e| e.decode::<MicState>().is_some_and(|m| m.muted)).await;
+    assert!(state.retain || !state.payload.is_empty());
+    service.stop().await;
+    let stored = std::fs::read_to_string(state_path_in(dir.path())).unwrap();
+    assert!(stored.contains("\"mic_muted\":true"), "{stored}");
+
+    // A new service on the same data_dir: every mic state anyone sees says muted (the retained one
+    // from before and the new service's own), and no frame leaves while it is muted.
+    let (client2, mut inbox2, _conn2) = rig.listener(&["audio/frame", "audio/mic"]).await;
+    let service = rig.service(config.clone()).await;
+    let mut states = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, inbox2.recv()).await {
+        assert!(!e.is::<AudioFrame>(), "a frame left a muted microphone after the restart");
+        states.extend(e.decode::<MicState>());
+    }
+    assert!(states.len() >= 2 && states.iter().all(|s| s.muted), "{states:?}");
+    // The user unmutes: frames flow again, and the next restart comes back live.
+    client2.publish(SITE, &SetMicMuted { muted: false }).await.unwrap();
+    next::<AudioFrame>(&mut inbox2).await;
+    service.stop().await;
+    let service = rig.service(config).await;
+    next::<AudioFrame>(&mut inbox2).await;
+    service.stop().await;
+    drop(client);
 }
 
 #[tokio::test]
