@@ -5,5 +5,7 @@ pub mod broker;
 pub mod models;
 pub mod say;
 pub mod sibling;
+pub mod speak;
 pub mod tap;
 pub mod up;
+pub mod wake;

@@ -5,10 +5,12 @@
 //! # Layout
 //! - [`onnx`]: loading ONNX Runtime at run time, one environment per process, model sessions.
 //! - [`detector`]: [`WakeDetector`], the engine (mel → embedding → word classifiers, thresholds).
+//! - [`clip`]: a whole recording scored at once (per word maximum and detections).
 //! - [`config`]: the `[wake]` table.
 //! - [`service`]: [`run`], the bus shell.
 //! - [`testkit`]: helpers for tests in this and other crates (shared models and audio, `assert_quiet_on`).
 
+pub mod clip;
 pub mod config;
 pub mod detector;
 pub mod onnx;
