@@ -25,6 +25,9 @@ pub enum BenchWhat {
         voice: Option<String>,
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// espeak-ng data to phonemize with (the folder holding `espeak-ng-data`), e.g. piper-tts's own.
+        #[arg(long)]
+        espeak_data: Option<std::path::PathBuf>,
     },
     /// Speech recognition (runs `hearth-asr bench`).
     Asr(Passthrough),
@@ -54,10 +57,10 @@ pub async fn run(file: &NodeFile, what: BenchWhat) -> anyhow::Result<ExitCode> {
     match what {
         BenchWhat::Bus(args) => bus::run(args).await,
         BenchWhat::Wake(args) => wake(file, args),
-        BenchWhat::Tts { voice, runs } => {
+        BenchWhat::Tts { voice, runs, espeak_data } => {
             let dirs = [file.node.models_dir().join("piper"), hearth_tts::voices::real_models_piper_dir()];
             let voice = voice.map(|v| hearth_tts::voices::find_voice(&v, &dirs)).transpose()?;
-            let options = hearth_tts::bench::BenchOptions { voice, runs, ..Default::default() };
+            let options = hearth_tts::bench::BenchOptions { voice, runs, espeak_data, ..Default::default() };
             print!("{}", hearth_tts::bench::bench_tts(&options)?);
             Ok(ExitCode::SUCCESS)
         }

@@ -38,6 +38,8 @@ pub struct BenchOptions {
     pub python: Option<String>,
     /// ONNX Runtime threads; 0 lets it choose (piper-tts's default too).
     pub threads: usize,
+    /// espeak-ng data directory (the folder holding `espeak-ng-data`); None: the library's default.
+    pub espeak_data: Option<PathBuf>,
 }
 
 impl Default for BenchOptions {
@@ -49,6 +51,7 @@ impl Default for BenchOptions {
             runs: 3,
             python: Some(std::env::var("HEARTH_PYTHON").unwrap_or_else(|_| "python3".into())),
             threads: 0,
+            espeak_data: None,
         }
     }
 }
@@ -169,7 +172,7 @@ pub fn bench_tts(options: &BenchOptions) -> Result<BenchReport, TtsError> {
         return Err(TtsError::Bench("nothing to measure: no paragraphs or zero runs".into()));
     }
     let voice_path = options.voice.clone().unwrap_or_else(fixture_voice);
-    let espeak = Espeak::global(None)?;
+    let espeak = Espeak::global(options.espeak_data.as_deref())?;
     let lib = piper::onnxruntime_path(options.onnxruntime.as_deref(), &hearth_node::config::default_data_dir());
     let env = piper::environment(&lib)?;
     let voice = PiperVoice::load(&voice_path, None, &Scales::default(), &env, options.threads)?;
