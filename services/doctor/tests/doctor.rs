@@ -9,7 +9,6 @@ use hearth_bus::BusConfig;
 use hearth_doctor::broker::check_broker;
 use hearth_doctor::files::MODEL_FILES;
 use hearth_doctor::{node_services, run, Options, ServicesFrom, Status, UpServices};
-use hearth_node::NodeFile;
 
 fn options(dir: &Path, config_text: &str, services: &[&str]) -> Options {
     let config = dir.join("hearth.toml");

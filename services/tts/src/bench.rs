@@ -179,7 +179,7 @@ pub fn bench_tts(options: &BenchOptions) -> Result<BenchReport, TtsError> {
     let name = format!("hearth piper:{}", voice.name);
     let voice_config = voice.config.clone();
     let mut rows = vec![measure(&name, &mut Engine::with_piper(voice, espeak.clone()), options)?];
-    rows.push(measure("hearth espeak-ng:en-us", &mut Engine::with_espeak("en-us", 175, espeak), options)?);
+    rows.push(measure("hearth espeak-ng:en-us", &mut Engine::with_espeak("en-us", 175, espeak.clone()), options)?);
     let mut python_note = None;
     let mut ids = None;
     match &options.python {

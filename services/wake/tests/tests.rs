@@ -4,6 +4,5 @@
 mod engine_real;
 mod engine_standin;
 mod parity;
-mod self_voice;
 mod service;
 mod util;

@@ -7,9 +7,11 @@
 
 use hearth_audio::resample::{MicFrame, MicPipeline};
 use hearth_bus::audio::ChimeKind;
-use hearth_tts::{Engine, TtsConfig};
+use hearth_tts::Engine;
 use hearth_wake::clip::score_clip;
 use hearth_wake::testkit::{self, detector_for, QUIET_MAX_SCORE};
+
+use crate::util;
 
 const VOICE: &str = "en_US-joe-medium.onnx";
 
@@ -84,13 +86,8 @@ fn replies() -> Vec<String> {
 
 /// The real joe voice, or a skip (a failure under CI=true) that says how to get it.
 fn joe_voice() -> Option<Engine> {
-    let path = hearth_tts::voices::real_models_piper_dir().join(VOICE);
-    if !path.is_file() {
-        return testkit::skip(&format!("the real Piper voice is not at {} (run scripts/fetch-real-models.sh)", path.display()));
-    }
-    let lib = testkit::onnxruntime()?;
-    let config = TtsConfig { voice_path: Some(path), onnxruntime_path: Some(lib), ..TtsConfig::default() };
-    let engine = Engine::load(&config).expect("espeak-ng starts");
+    let (Some(path), Some(lib)) = (util::real_voice(VOICE), util::onnxruntime()) else { return None };
+    let engine = Engine::load(&util::config_for(&path, &lib)).expect("espeak-ng starts");
     if let Some(why) = &engine.fallback_reason {
         panic!("the real Piper voice did not load: {why}");
     }
