@@ -44,7 +44,8 @@ pub fn score_clip(detector: &mut WakeDetector, samples: &[i16]) -> ClipScores {
         .collect();
     let silence = vec![0i16; PAD_SAMPLES];
     let mut fed = 0usize;
-    let clip_ms = |end_sample: u64| (end_sample as i64 - PAD_SAMPLES as i64) * 1000 / SAMPLE_RATE_HZ as i64;
+    // A step that ends in the lead-in silence counts as the clip's start.
+    let clip_ms = |end_sample: u64| (end_sample as i64 - PAD_SAMPLES as i64).max(0) * 1000 / SAMPLE_RATE_HZ as i64;
     for part in [&silence[..], samples, &silence[..]] {
         for frame in part.chunks(FRAME_SAMPLES) {
             let end = (fed + frame.len()) as u64;
