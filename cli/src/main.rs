@@ -31,11 +31,19 @@ enum Command {
     },
     /// Ask something as if it had been spoken, and print the answer sentences as they come.
     Say(commands::say::SayArgs),
+    /// Speak text into a WAV file with the TTS service's engine (no bus, no running assistant needed).
+    Speak(commands::speak::SpeakArgs),
+    /// Wake word tools that run the wake service's engine directly.
+    Wake {
+        #[command(subcommand)]
+        command: commands::wake::WakeCommand,
+    },
     /// Print every bus message as one JSON line (audio summarised). The companion of mosquitto_sub.
     Tap(commands::tap::TapArgs),
     /// Check config, broker, models, ONNX Runtime, sound cards and espeak-ng; say how to fix what is wrong.
     Doctor {
-        /// Check for these services (default: the ones this machine runs).
+        /// Check for these services (default: the installed hearth-*.service units, else exactly what
+        /// `hearth up` starts).
         #[arg(long = "service")]
         services: Vec<String>,
     },
@@ -73,7 +81,16 @@ enum EvalWhat {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // Interactive commands print their own results; keep their logs to warnings.
-    let quiet = matches!(cli.command, Command::Say(_) | Command::Tap(_) | Command::Intents { .. } | Command::Bench { .. } | Command::Eval { .. });
+    let quiet = matches!(
+        cli.command,
+        Command::Say(_)
+            | Command::Tap(_)
+            | Command::Intents { .. }
+            | Command::Bench { .. }
+            | Command::Eval { .. }
+            | Command::Speak(_)
+            | Command::Wake { .. }
+    );
     hearth_node::logging::init_with(if quiet { "warn" } else { "info" });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -90,10 +107,16 @@ fn main() -> std::process::ExitCode {
             Command::Service { name } => services::run(&file, &name).await,
             Command::Say(args) => commands::say::run(&file, args).await,
             Command::Tap(args) => commands::tap::run(&file, args).await,
+            Command::Speak(args) => commands::speak::run(&file, args),
+            Command::Wake { command } => commands::wake::run(&file, command),
             Command::Doctor { services } => {
+                // Check exactly what `hearth up` would start, decided by the same function.
+                let me = std::env::current_exe()?;
+                let up = services::up_plan(&file, &[], false, &me)?;
                 let options = hearth_doctor::Options {
                     config: file.path.clone(),
                     services: (!services.is_empty()).then_some(services),
+                    up: Some(up.for_doctor()),
                     ..Default::default()
                 };
                 let ok = hearth_doctor::run_and_print(&options).await;

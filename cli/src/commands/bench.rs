@@ -19,11 +19,15 @@ pub enum BenchWhat {
     Wake(WakeBenchArgs),
     /// Text to speech: real-time factor and time to first audio, beside Python piper-tts.
     Tts {
-        /// A Piper voice (.onnx with its .onnx.json); default: the project's fixture voice.
+        /// A Piper voice: a `.onnx` path, a name or part of one (`joe`) found in the models directory's
+        /// `piper/` or in `$HEARTH_CACHE/real-models/piper`; default: the project's fixture voice.
         #[arg(long)]
-        voice: Option<std::path::PathBuf>,
+        voice: Option<String>,
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// espeak-ng data to phonemize with (the folder holding `espeak-ng-data`), e.g. piper-tts's own.
+        #[arg(long)]
+        espeak_data: Option<std::path::PathBuf>,
     },
     /// Speech recognition (runs `hearth-asr bench`).
     Asr(Passthrough),
@@ -55,8 +59,10 @@ pub async fn run(file: &NodeFile, what: BenchWhat) -> anyhow::Result<ExitCode> {
     match what {
         BenchWhat::Bus(args) => bus::run(args).await,
         BenchWhat::Wake(args) => wake(file, args),
-        BenchWhat::Tts { voice, runs } => {
-            let options = hearth_tts::bench::BenchOptions { voice, runs, ..Default::default() };
+        BenchWhat::Tts { voice, runs, espeak_data } => {
+            let dirs = [file.node.models_dir().join("piper"), hearth_tts::voices::real_models_piper_dir()];
+            let voice = voice.map(|v| hearth_tts::voices::find_voice(&v, &dirs)).transpose()?;
+            let options = hearth_tts::bench::BenchOptions { voice, runs, espeak_data, ..Default::default() };
             print!("{}", hearth_tts::bench::bench_tts(&options)?);
             Ok(ExitCode::SUCCESS)
         }

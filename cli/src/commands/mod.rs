@@ -6,5 +6,7 @@ pub mod intents;
 pub mod models;
 pub mod say;
 pub mod sibling;
+pub mod speak;
 pub mod tap;
 pub mod up;
+pub mod wake;

@@ -13,12 +13,11 @@ use clap::Args;
 use hearth_broker::BrokerConfig;
 use hearth_bus::Shutdown;
 use hearth_node::NodeFile;
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tracing::{info, warn};
 
-use crate::services::{BUILT_IN, EXTERNAL};
+use crate::services::{up_plan, NotInstalled, Planned, BUILT_IN};
 
 #[derive(Args)]
 pub struct UpArgs {
@@ -43,42 +42,28 @@ impl UpArgs {
     }
 }
 
-/// The `[up]` table: what `hearth up` starts on this machine.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct UpConfig {
-    /// Start the embedded broker.
-    pub broker: bool,
-    /// Services to start; default every one this build knows.
-    pub services: Vec<String>,
-    /// Longest wait between restarts of a failing service, seconds.
-    pub restart_max_delay_s: u64,
-}
-
-impl Default for UpConfig {
-    fn default() -> Self {
-        let mut services: Vec<String> = BUILT_IN.iter().map(|s| s.to_string()).collect();
-        services.extend(EXTERNAL.iter().map(|(s, _)| s.to_string()));
-        Self { broker: true, services, restart_max_delay_s: 30 }
-    }
-}
-
 /// A service that ran this long before failing is restarted at once rather than after a back-off.
 const HEALTHY_RUN: Duration = Duration::from_secs(60);
 
 pub async fn run(file: &NodeFile, args: UpArgs) -> anyhow::Result<ExitCode> {
-    let up: UpConfig = file.section("up")?;
+    let me = std::env::current_exe().context("cannot find the hearth binary's own path")?;
+    let plan = up_plan(file, &args.only, args.no_broker, &me)?;
     let shutdown = Shutdown::on_signals();
-    if up.broker && !args.no_broker {
+    if plan.broker {
         let config: BrokerConfig = file.section("broker")?;
         let handle = hearth_broker::start(&config)?;
         info!(mqtt = %handle.mqtt, "embedded broker ready");
     }
     let config_path = write_child_config(file, &args)?;
-    let services: Vec<String> = if args.only.is_empty() { up.services.clone() } else { args.only.clone() };
     let mut tasks = Vec::new();
-    for name in services {
-        let Some(program) = program_for(&name)? else { continue };
+    for Planned { name, program } in plan.services {
+        let program = match program {
+            Ok(p) => p,
+            Err(NotInstalled { why, fix }) => {
+                warn!(service = %name, "{why}. {fix}");
+                continue;
+            }
+        };
         let mut cmd_args = vec![];
         if BUILT_IN.contains(&name.as_str()) {
             cmd_args.extend(["service".to_string(), name.clone()]);
@@ -88,7 +73,7 @@ pub async fn run(file: &NodeFile, args: UpArgs) -> anyhow::Result<ExitCode> {
         cmd_args.extend(["--config".to_string(), config_path.display().to_string()]);
         // Only the audio service reads the microphone; everyone else gets no standard input.
         let stdin = name == "audio" && args.mic_is_stdin();
-        let max_delay = Duration::from_secs(up.restart_max_delay_s);
+        let max_delay = Duration::from_secs(plan.restart_max_delay_s);
         let child = Supervised { name, program, args: cmd_args, max_delay, stdin };
         tasks.push(tokio::spawn(child.run(shutdown.clone())));
     }
@@ -98,28 +83,6 @@ pub async fn run(file: &NodeFile, args: UpArgs) -> anyhow::Result<ExitCode> {
         let _ = task.await;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The program that runs `name`, or `None` (after saying why, once) when it is not installed.
-fn program_for(name: &str) -> anyhow::Result<Option<PathBuf>> {
-    let me = std::env::current_exe().context("cannot find the hearth binary's own path")?;
-    if BUILT_IN.contains(&name) {
-        return Ok(Some(me));
-    }
-    let Some((_, binary)) = EXTERNAL.iter().find(|(n, _)| *n == name) else {
-        anyhow::bail!("unknown service `{name}` in [up].services or --only (known: {}, {})", BUILT_IN.join(", "),
-            EXTERNAL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "));
-    };
-    let sibling = me.with_file_name(binary);
-    if sibling.is_file() {
-        return Ok(Some(sibling));
-    }
-    warn!(
-        service = name,
-        "{binary} is not installed next to {} — {name} stays off. Build it with `cargo build --release -p {binary}` (or run scripts/setup.sh).",
-        me.display()
-    );
-    Ok(None)
 }
 
 /// Writes the config the children read: the node file with the command line's overrides.

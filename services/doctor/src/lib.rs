@@ -34,6 +34,9 @@ pub struct Options {
     pub config: Option<PathBuf>,
     /// The services this node runs; `None` works it out (see [`node_services`]).
     pub services: Option<Vec<String>>,
+    /// What `hearth up` starts on this machine, as `hearth up` itself decides it (the `hearth` command
+    /// fills this from the same function). Used when no systemd units are installed.
+    pub up: Option<UpServices>,
     /// Model paths that differ from the defaults, keyed by [`files::ModelFile::relative`]
     /// (e.g. a `[asr]` model path from the ASR service's config).
     pub model_paths: BTreeMap<String, PathBuf>,
@@ -52,6 +55,7 @@ impl Default for Options {
         Self {
             config: None,
             services: None,
+            up: None,
             model_paths: BTreeMap::new(),
             broker_timeout: Duration::from_secs(5),
             unit_dir: PathBuf::from("/etc/systemd/system"),
@@ -61,12 +65,33 @@ impl Default for Options {
     }
 }
 
+/// What `hearth up` starts: the broker when it runs it, then each service; `not_installed` names the
+/// services it skips because their program is missing, with the fix.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpServices {
+    pub broker: bool,
+    pub services: Vec<String>,
+    /// `(service, why it stays off, the command that fixes it)`.
+    pub not_installed: Vec<(String, String, String)>,
+}
+
+impl UpServices {
+    /// The broker (when started) followed by the services, as one list of names.
+    pub fn names(&self) -> Vec<String> {
+        let broker = self.broker.then(|| "broker".to_string());
+        broker.into_iter().chain(self.services.iter().cloned()).collect()
+    }
+}
+
 /// The services to check for, and how that was decided: the explicit list; else the
-/// `hearth-<service>.service` units installed in `unit_dir`; else the service tables present in the
-/// config file; else every service (a single machine running `hearth up`).
-pub fn node_services(explicit: Option<&[String]>, unit_dir: &Path, file: &NodeFile) -> (Vec<String>, &'static str) {
+/// `hearth-<service>.service` units installed in `unit_dir` (systemd runs those, not `hearth up`); else
+/// exactly what `hearth up` starts; else every service.
+///
+/// Service tables in the config file decide nothing: `hearth up` runs every service whether or not its
+/// table is there, so a fresh install with an empty config still needs every model.
+pub fn node_services(explicit: Option<&[String]>, unit_dir: &Path, up: Option<&UpServices>) -> (Vec<String>, ServicesFrom) {
     if let Some(list) = explicit {
-        return (list.to_vec(), "as asked");
+        return (list.to_vec(), ServicesFrom::Asked);
     }
     let installed: Vec<String> = ALL_SERVICES
         .iter()
@@ -74,13 +99,32 @@ pub fn node_services(explicit: Option<&[String]>, unit_dir: &Path, file: &NodeFi
         .map(|s| s.to_string())
         .collect();
     if !installed.is_empty() {
-        return (installed, "from the installed systemd units");
+        return (installed, ServicesFrom::Units);
     }
-    let configured: Vec<String> = ALL_SERVICES.iter().filter(|s| file.has_section(s)).map(|s| s.to_string()).collect();
-    if !configured.is_empty() {
-        return (configured, "from the tables in the config file");
+    if let Some(up) = up {
+        return (up.names(), ServicesFrom::Up);
     }
-    (ALL_SERVICES.iter().map(|s| s.to_string()).collect(), "all (nothing narrower found)")
+    (ALL_SERVICES.iter().map(|s| s.to_string()).collect(), ServicesFrom::All)
+}
+
+/// How [`node_services`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServicesFrom {
+    Asked,
+    Units,
+    Up,
+    All,
+}
+
+impl std::fmt::Display for ServicesFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ServicesFrom::Asked => "as asked",
+            ServicesFrom::Units => "from the installed systemd units",
+            ServicesFrom::Up => "what `hearth up` starts",
+            ServicesFrom::All => "all (nothing narrower found)",
+        })
+    }
 }
 
 /// Runs every check.
@@ -95,11 +139,16 @@ pub async fn run(options: &Options) -> Report {
             return report;
         }
     };
-    let (services, how) = node_services(options.services.as_deref(), &options.unit_dir, &file);
+    let (services, how) = node_services(options.services.as_deref(), &options.unit_dir, options.up.as_ref());
     let runs = |s: &str| services.iter().any(|x| x == s);
 
     report.push(check_config(&file, runs("broker")));
     report.push(Check::ok("services", format!("{} ({how})", services.join(", "))));
+    if how == ServicesFrom::Up {
+        for (service, why, fix) in options.up.iter().flat_map(|up| &up.not_installed) {
+            report.push(Check::fail(format!("program {service}"), why.clone(), fix.clone()));
+        }
+    }
     report.push(broker::check_broker(&file.node.bus, options.broker_timeout).await);
 
     let models_dir = file.node.models_dir();

@@ -8,8 +8,7 @@ use std::time::Duration;
 use hearth_bus::BusConfig;
 use hearth_doctor::broker::check_broker;
 use hearth_doctor::files::MODEL_FILES;
-use hearth_doctor::{node_services, run, Options, Status};
-use hearth_node::NodeFile;
+use hearth_doctor::{node_services, run, Options, ServicesFrom, Status, UpServices};
 
 fn options(dir: &Path, config_text: &str, services: &[&str]) -> Options {
     let config = dir.join("hearth.toml");
@@ -17,6 +16,7 @@ fn options(dir: &Path, config_text: &str, services: &[&str]) -> Options {
     Options {
         config: Some(config),
         services: Some(services.iter().map(|s| s.to_string()).collect()),
+        up: None,
         model_paths: BTreeMap::new(),
         broker_timeout: Duration::from_secs(3),
         unit_dir: dir.join("units"),
@@ -148,18 +148,49 @@ async fn broker_checks_tell_login_unreachable_and_name_problems_apart() {
 }
 
 #[test]
-fn services_come_from_the_list_then_units_then_tables() {
+fn services_come_from_the_list_then_units_then_what_hearth_up_starts() {
     let dir = tempfile::tempdir().unwrap();
-    let file = NodeFile::parse("[asr]\nthreads = 2\n[tts]\n", None).unwrap();
     let units = dir.path();
-    let (s, _) = node_services(Some(&["llm".to_string()]), units, &file);
-    assert_eq!(s, ["llm"]);
-    let (s, how) = node_services(None, units, &file);
-    assert_eq!((s, how), (vec!["asr".to_string(), "tts".to_string()], "from the tables in the config file"));
+    let up = UpServices { broker: true, services: vec!["wake".into(), "asr".into()], not_installed: vec![] };
+    let (s, how) = node_services(Some(&["llm".to_string()]), units, Some(&up));
+    assert_eq!((s, how), (vec!["llm".to_string()], ServicesFrom::Asked));
+    let (s, how) = node_services(None, units, Some(&up));
+    assert_eq!((s, how), (vec!["broker".to_string(), "wake".into(), "asr".into()], ServicesFrom::Up));
     std::fs::write(units.join("hearth-wake.service"), "").unwrap();
     std::fs::write(units.join("hearth-audio.service"), "").unwrap();
-    let (s, _) = node_services(None, units, &file);
-    assert_eq!(s, ["audio", "wake"]);
-    let (s, _) = node_services(None, &units.join("none"), &NodeFile::parse("", None).unwrap());
-    assert_eq!(s.len(), hearth_doctor::ALL_SERVICES.len());
+    let (s, how) = node_services(None, units, Some(&up));
+    assert_eq!((s, how), (vec!["audio".to_string(), "wake".into()], ServicesFrom::Units));
+    let (s, how) = node_services(None, &units.join("none"), None);
+    assert_eq!((s.len(), how), (hearth_doctor::ALL_SERVICES.len(), ServicesFrom::All));
+}
+
+/// The bug this guards against: an empty config file has no service tables, and the doctor used to
+/// conclude that nothing runs and pass, while `hearth up` starts every service and each one lacks its
+/// model. Given what `hearth up` starts, every missing model is a failure with its pull command.
+#[tokio::test]
+async fn a_fresh_install_fails_for_every_model_hearth_up_needs() {
+    let broker = hearth_broker::start_on_free_ports().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // As fresh as a config gets: only where the broker is and where data lives; no service tables.
+    let text = format!("data_dir = \"{}\"\n[bus]\nhost = \"127.0.0.1\"\nport = {}\n", dir.path().display(), broker.mqtt.port());
+    let every: Vec<String> = ["audio", "wake", "listen", "brain", "timers", "tools", "tts", "ha", "asr", "llm"].map(String::from).to_vec();
+    let up = UpServices {
+        broker: false,
+        services: every,
+        not_installed: vec![("llm".into(), "hearth-llm is not installed next to hearth".into(), "cargo build --release -p hearth-llm".into())],
+    };
+    let opts = Options { services: None, up: Some(up), ..options(dir.path(), &text, &[]) };
+    let report = run(&opts).await;
+    let mut printed = Vec::new();
+    report.print(&mut printed).unwrap();
+    let printed = String::from_utf8(printed).unwrap();
+    assert!(!report.all_ok() && !printed.contains("All checks passed"), "{printed}");
+    assert!(printed.contains("what `hearth up` starts"), "{printed}");
+    for pull in ["whisper-tiny.en", "qwen3-4b-instruct", "piper-en_US-lessac-medium", "openwakeword", "openwakeword-words", "silero-vad"] {
+        let fix = format!("fix: hearth models pull {pull}");
+        assert!(printed.lines().any(|l| l.trim_end().ends_with(&fix) || l.contains(&format!("{fix} "))), "no `{fix}` in\n{printed}");
+    }
+    let program = report.checks.iter().find(|c| c.name == "program llm").expect("the missing program is reported");
+    assert_eq!(program.status, Status::Fail);
+    assert!(program.fix.as_deref().unwrap().contains("hearth-llm"), "{program:?}");
 }

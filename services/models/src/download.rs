@@ -82,6 +82,30 @@ pub async fn fetch(
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
     let part = part_path(dest);
+    let result = fetch_into(client, options, model, file, dest, &part, progress).await;
+    if result.is_err() {
+        // Keep a `.part` only when it holds bytes a later pull can resume from.
+        if std::fs::metadata(&part).is_ok_and(|m| m.len() == 0) {
+            remove(&part)?;
+        }
+    }
+    result
+}
+
+async fn fetch_into(
+    client: &reqwest::Client,
+    options: &PullOptions,
+    model: &str,
+    file: &ModelFile,
+    dest: &Path,
+    part: &Path,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<String, ModelsError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ModelsError::Io { path, source }
+    };
+    let part = part.to_path_buf();
     let mut attempt = 0;
     // Bytes kept from an earlier attempt or run may be stale (the file changed upstream, or a server
     // says our range is past its end): when such a file fails its check, start over once from zero.
@@ -109,8 +133,11 @@ pub async fn fetch(
                 tokio::time::sleep(delay).await;
                 continue;
             }
-            Ok(Attempt::Interrupted(why)) => {
+            Ok(Attempt::Interrupted(why)) if std::fs::metadata(&part).is_ok_and(|m| m.len() > 0) => {
                 return Err(ModelsError::Interrupted { url: file.url.clone(), part, attempts: attempt, message: why })
+            }
+            Ok(Attempt::Interrupted(why)) => {
+                return Err(ModelsError::NothingArrived { url: file.url.clone(), attempts: attempt, message: why })
             }
             // Our .part is at least as long as the server's file: check it as it is.
             Err(ModelsError::RangeNotSatisfiable { .. }) => {}
@@ -160,9 +187,13 @@ async fn transfer(
     if offset > 0 {
         request = request.header(RANGE, format!("bytes={offset}-"));
     }
-    // Failing to connect is retried like a transfer that broke off.
     let mut response = match request.send().await {
         Ok(r) => r,
+        // No connection at all (no network, no DNS, nothing listening): retrying at once would only
+        // repeat the same long error, so say it once, plainly.
+        Err(e) if e.is_connect() || e.is_timeout() => return Err(unreachable(&file.url, &e)),
+        // Anything else before the response (the connection reset mid-request) is retried like a
+        // transfer that broke off.
         Err(e) => return Ok(Attempt::Interrupted(error_chain(&e))),
     };
     let status = response.status();
@@ -255,6 +286,25 @@ fn remove(path: &Path) -> Result<(), ModelsError> {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ModelsError::Io { path: path.into(), source: e }),
         _ => Ok(()),
     }
+}
+
+/// [`ModelsError::Unreachable`] for `url`, with the innermost cause in a few words.
+fn unreachable(url: &str, e: &reqwest::Error) -> ModelsError {
+    let host = reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| url.to_owned());
+    let mut innermost: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = innermost.source() {
+        innermost = next;
+    }
+    let reason = match innermost.downcast_ref::<std::io::Error>().map(std::io::Error::kind) {
+        _ if e.is_timeout() => "no answer in time".to_string(),
+        Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_string(),
+        Some(std::io::ErrorKind::NetworkUnreachable) => "network unreachable".to_string(),
+        _ if innermost.to_string().contains("lookup") || innermost.to_string().contains("resolve") => {
+            "name lookup failed".to_string()
+        }
+        _ => innermost.to_string(),
+    };
+    ModelsError::Unreachable { host, reason }
 }
 
 /// An error with its causes, which reqwest keeps in `source()`.

@@ -22,7 +22,7 @@ pub mod store;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
-use tracing::warn;
+use tracing::{debug, warn};
 
 pub use catalog::{catalog, Model, ModelFile};
 pub use download::PullOptions;
@@ -38,6 +38,8 @@ pub enum ModelsError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("cannot set up the HTTP client: {0}")]
     Client(reqwest::Error),
+    #[error("cannot reach {host}: no network? ({reason})")]
+    Unreachable { host: String, reason: String },
     #[error("{url} answered HTTP {status}")]
     Http { url: String, status: u16 },
     #[error("{url} answered a web page ({content_type}) instead of the file")]
@@ -48,6 +50,8 @@ pub enum ModelsError {
     RangeNotSatisfiable { url: String },
     #[error("download of {url} interrupted after {attempts} tries ({message}); what arrived is kept in {} and the next pull resumes it", part.display())]
     Interrupted { url: String, part: PathBuf, attempts: u32, message: String },
+    #[error("download of {url} failed after {attempts} tries before any data arrived ({message})")]
+    NothingArrived { url: String, attempts: u32, message: String },
     #[error("{url} is {actual} bytes, expected {expected}; the download was discarded")]
     SizeMismatch { url: String, expected: u64, actual: u64 },
     #[error("{url} has sha256 {actual}, expected {expected}; the download was discarded")]
@@ -119,7 +123,8 @@ pub async fn pull_with(
             match pull_file(&client, options, models_dir, &mut record, model, file, progress).await {
                 Ok(pulled) => report.pulled.push(pulled),
                 Err(e) => {
-                    warn!(model = %model.name, path = %file.path, error = %e, "model file not pulled");
+                    // The caller reports failures (one line per model); a log line here would repeat it.
+                    debug!(model = %model.name, path = %file.path, error = %e, "model file not pulled");
                     report.failed.push((model.name.clone(), e));
                     break;
                 }

@@ -240,7 +240,8 @@ async fn http_errors_and_web_pages_are_clear_failures() {
 
     server.set(Behaviour { fixed: Some((503, "text/plain", "busy")), ..Default::default() });
     let (report, _) = pull_all(&catalog, dir.path(), &quick(2)).await;
-    assert!(matches!(report.failed[0].1, ModelsError::Interrupted { attempts: 2, .. }), "{:?}", report.failed);
+    // Nothing arrived, so nothing is kept to resume.
+    assert!(matches!(report.failed[0].1, ModelsError::NothingArrived { attempts: 2, .. }), "{:?}", report.failed);
     assert!(leftovers(dir.path()).is_empty(), "{:?}", leftovers(dir.path()));
 }
 
@@ -258,4 +259,41 @@ async fn one_failing_model_does_not_stop_the_others() {
     assert_eq!(report.failed.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>(), ["bad"]);
     assert_eq!(report.pulled.len(), 1);
     assert_eq!(std::fs::read(dir.path().join("good/good.bin")).unwrap(), good);
+}
+
+#[tokio::test]
+async fn no_network_is_one_plain_line_per_model_and_leaves_nothing() {
+    // A port nothing listens on stands for a host that cannot be reached.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let at = |path: &str, dest: &str| hearth_models::ModelFile { url: format!("http://{closed}{path}"), path: dest.into(), size: Some(10), sha256: None };
+    let catalog = vec![
+        model("voice", vec![at("/voice.onnx", "piper/voice.onnx"), at("/voice.onnx.json", "piper/voice.onnx.json")]),
+        model("whisper", vec![at("/ggml.bin", "whisper/ggml.bin")]),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let (report, events) = pull_all(&catalog, dir.path(), &quick(4)).await;
+    assert_eq!(report.failed.len(), 2, "one failure per model: {:?}", report.failed);
+    for (name, error) in &report.failed {
+        let line = error.to_string();
+        assert!(matches!(error, ModelsError::Unreachable { .. }), "{name}: {line}");
+        assert!(line.starts_with("cannot reach 127.0.0.1: no network?") && line.contains("connection refused"), "{line}");
+        assert!(!line.contains('\n') && line.len() < 80, "{line}");
+    }
+    // Not retried: a retry would only print the same error again.
+    assert!(events.iter().all(|e| !e.starts_with("Retrying")), "{events:?}");
+    assert!(leftovers(dir.path()).is_empty(), "{:?}", leftovers(dir.path()));
+}
+
+#[tokio::test]
+async fn a_connection_dropped_before_any_byte_leaves_no_empty_part() {
+    let server = FileServer::start().await;
+    server.put("/model.bin", blob(50_000, 9));
+    server.set(Behaviour { drops_left: 10, drop_after: 0, ..Default::default() });
+    let catalog = vec![model("m", vec![file(&server, "/model.bin", "m/model.bin", Some(50_000), None)])];
+    let dir = tempfile::tempdir().unwrap();
+    let (report, _) = pull_all(&catalog, dir.path(), &quick(2)).await;
+    assert_eq!(report.failed.len(), 1);
+    assert!(matches!(report.failed[0].1, ModelsError::NothingArrived { attempts: 2, .. }), "{}", report.failed[0].1);
+    assert!(!dir.path().join("m/model.bin.part").exists(), "an empty .part resumes nothing and must not stay");
+    assert!(leftovers(dir.path()).is_empty(), "{:?}", leftovers(dir.path()));
 }

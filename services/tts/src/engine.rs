@@ -94,6 +94,16 @@ impl Engine {
         }
     }
 
+    /// All of `text`, normalized and cut into pieces as the service does, as one stretch of audio
+    /// (what the service would stream as chunks, for `hearth speak` and tests).
+    pub fn speak(&mut self, text: &str) -> Result<Vec<i16>, TtsError> {
+        let mut audio = Vec::new();
+        for piece in self.pieces(text) {
+            audio.extend(self.synthesize(&piece)?);
+        }
+        Ok(audio)
+    }
+
     /// Piper phoneme ids of `text` (one list per sentence); empty for the espeak voice.
     pub fn phoneme_ids(&self, text: &str) -> Result<Vec<Vec<i64>>, TtsError> {
         match &self.voice {

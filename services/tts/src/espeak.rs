@@ -199,7 +199,33 @@ impl Owner {
     fn clauses(&mut self, voice: &str, text: &str) -> Result<Vec<Clause>, TtsError> {
         self.set_voice(voice)?;
         let c_text = CString::new(text.replace('\0', " ")).expect("NUL bytes replaced");
+        let separated = PHONEME_SEPARATOR as c_int;
+        let ipa = self.read_clauses(&c_text, PHONEMES_IPA | (separated << 8))?;
+        // A second pass for the phoneme names, which show the glides that IPA output drops.
+        let names = self.read_clauses(&c_text, separated << 8)?;
+        let aligned = names.len() == ipa.len();
+        if !aligned {
+            warn!(text, "espeak-ng read the text differently in its two passes; palatal glides left out");
+        }
         let bytes = c_text.as_bytes();
+        let mut out = Vec::with_capacity(ipa.len());
+        for (i, (phonemes, start, end)) in ipa.iter().enumerate() {
+            let at_end = end.is_none();
+            let consumed = &bytes[(*start).min(bytes.len())..end.unwrap_or(bytes.len()).min(bytes.len())];
+            let (terminator, end_of_sentence) = clause_end(&String::from_utf8_lossy(consumed), at_end);
+            let phonemes = match names.get(i) {
+                Some((names, _, _)) if aligned => with_glides(phonemes, names),
+                _ => phonemes.replace(PHONEME_SEPARATOR, ""),
+            };
+            out.push(Clause { phonemes, terminator, end_of_sentence });
+        }
+        Ok(out)
+    }
+
+    /// Every clause of `c_text` through `espeak_TextToPhonemes` in `mode`: the phonemes, and the byte
+    /// range of the text the call consumed (end `None` when the text ended).
+    fn read_clauses(&mut self, c_text: &CStr, mode: c_int) -> Result<Vec<(String, usize, Option<usize>)>, TtsError> {
+        let bytes = c_text.to_bytes();
         let base = c_text.as_ptr() as usize;
         let mut ptr: *const c_void = c_text.as_ptr().cast();
         let mut out = Vec::new();
@@ -207,20 +233,14 @@ impl Owner {
             let start = ptr as usize - base;
             // SAFETY: `ptr` points into `c_text`, which is NUL-terminated and alive; espeak advances it
             // within the buffer or sets it to NULL at the end.
-            let phonemes = unsafe { espeak_TextToPhonemes(&mut ptr, 0, PHONEMES_IPA) };
+            let phonemes = unsafe { espeak_TextToPhonemes(&mut ptr, 0, mode) };
             let phonemes = if phonemes.is_null() {
                 String::new()
             } else {
                 // SAFETY: espeak returns a NUL-terminated string valid until the next call.
                 unsafe { CStr::from_ptr(phonemes) }.to_string_lossy().into_owned()
             };
-            let consumed = if ptr.is_null() {
-                &bytes[start.min(bytes.len())..]
-            } else {
-                &bytes[start.min(bytes.len())..(ptr as usize - base).min(bytes.len())]
-            };
-            let (terminator, end_of_sentence) = clause_end(&String::from_utf8_lossy(consumed), ptr.is_null());
-            out.push(Clause { phonemes, terminator, end_of_sentence });
+            out.push((phonemes, start, (!ptr.is_null()).then(|| ptr as usize - base)));
             if out.len() > bytes.len() + 1 {
                 // espeak always advances; this guards against a library that would not.
                 return Err(TtsError::Espeak("espeak-ng did not advance through the text".into()));
@@ -259,6 +279,39 @@ impl Owner {
         }
         Ok(SAMPLES.with(|s| std::mem::take(&mut *s.borrow_mut())))
     }
+}
+
+/// The character espeak-ng is asked to put between the phonemes of a word, so that the IPA and the
+/// phoneme-name passes line up phoneme by phoneme. Never part of a phoneme's name or IPA.
+const PHONEME_SEPARATOR: char = '\u{1f}';
+/// espeak-ng's name for the palatal glide its English rules insert after an /i/-like vowel before
+/// another vowel ("the apple", "high up", "ratio").
+const GLIDE_NAME: &str = ";";
+/// How piper-tts writes that glide. Its espeak-ng (rhasspy's fork, which every Piper voice was trained
+/// with) writes `ʲ`; upstream espeak-ng writes nothing, so the IPA pass leaves an empty slot there.
+const GLIDE_IPA: &str = "ʲ";
+
+/// One clause's IPA with the separators removed and each empty slot where the names pass has the
+/// glide filled with [`GLIDE_IPA`]. A word whose two passes do not line up keeps its IPA as it is.
+pub fn with_glides(ipa: &str, names: &str) -> String {
+    let ipa_words: Vec<&str> = ipa.split(' ').collect();
+    let name_words: Vec<&str> = names.split(' ').collect();
+    if ipa_words.len() != name_words.len() {
+        return ipa.replace(PHONEME_SEPARATOR, "");
+    }
+    let words: Vec<String> = ipa_words
+        .iter()
+        .zip(&name_words)
+        .map(|(ipa_word, name_word)| {
+            let slots: Vec<&str> = ipa_word.split(PHONEME_SEPARATOR).collect();
+            let names: Vec<&str> = name_word.split(PHONEME_SEPARATOR).collect();
+            if slots.len() != names.len() {
+                return ipa_word.replace(PHONEME_SEPARATOR, "");
+            }
+            slots.iter().zip(&names).map(|(ipa, name)| if ipa.is_empty() && *name == GLIDE_NAME { GLIDE_IPA } else { ipa }).collect()
+        })
+        .collect();
+    words.join(" ")
 }
 
 /// How a clause ended, from the text `espeak_TextToPhonemes` consumed for it. espeak reads one character
@@ -305,6 +358,17 @@ mod tests {
     }
 
     #[test]
+    fn glides_fill_the_empty_slots_the_names_pass_marks() {
+        let sep = PHONEME_SEPARATOR;
+        let ipa = format!("ð{sep}ɪ{sep} ˈaɪ{sep}f{sep}əl ɹ{sep}ˈeɪ{sep}ʃ{sep}ɪ{sep}{sep}ˌoʊ");
+        let names = format!("D{sep}I2{sep}; 'aI{sep}f{sep}@L r{sep}'eI{sep}S{sep}I2{sep};{sep},oU");
+        assert_eq!(with_glides(&ipa, &names), "ðɪʲ ˈaɪfəl ɹˈeɪʃɪʲˌoʊ");
+        // Passes that do not line up leave the IPA as it is.
+        assert_eq!(with_glides(&ipa, "D"), "ðɪ ˈaɪfəl ɹˈeɪʃɪˌoʊ");
+        assert_eq!(with_glides(&format!("a{sep}b c"), "a b c"), "ab c");
+    }
+
+    #[test]
     fn phonemes_from_the_library() {
         let espeak = Espeak::global(None).unwrap();
         let clauses = espeak.clauses("en-us", "Hello, world. How are you?").unwrap();
@@ -312,5 +376,8 @@ mod tests {
         assert_eq!(terms, vec![(",", false), (".", true), ("?", true)]);
         assert!(clauses[0].phonemes.contains("h"), "{clauses:?}");
         assert!(espeak.clauses("xx-nonexistent", "hi").is_err());
+        // The glide after "the" before a vowel, as piper-tts writes it.
+        let clauses = espeak.clauses("en-us", "The apple.").unwrap();
+        assert!(clauses[0].phonemes.starts_with("ðɪʲ "), "{clauses:?}");
     }
 }

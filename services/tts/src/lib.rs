@@ -10,6 +10,7 @@
 //! - [`phonemes`]: a Piper voice config and text → phoneme ids, as piper-tts does it.
 //! - [`piper`]: the Piper ONNX voice through ONNX Runtime.
 //! - [`engine`]: Piper or espeak-ng behind one synchronous `synthesize`.
+//! - [`voices`]: finding a Piper voice by path, name or part of a name.
 //! - [`service`]: the bus shell: per-site queues, cancellation, chunked streaming.
 //! - [`bench`]: real-time factor and time to first audio, beside Python piper-tts.
 
@@ -21,6 +22,7 @@ pub mod normalize;
 pub mod phonemes;
 pub mod piper;
 pub mod service;
+pub mod voices;
 
 use hearth_bus::BusError;
 use thiserror::Error;

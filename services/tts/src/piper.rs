@@ -4,7 +4,6 @@
 //! length_scale, noise_w), `sid` i64 [1] on multi-speaker voices; output f32 [1, 1, 1, T] or [1, 1, T].
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use ndarray::{Array1, Array2};
 use ort::environment::Environment;
@@ -18,8 +17,6 @@ use crate::TtsError;
 /// The shipped default voice.
 pub const DEFAULT_VOICE: &str = "en_US-lessac-medium";
 
-static ENVIRONMENT: OnceLock<Result<Environment, String>> = OnceLock::new();
-
 /// Where libonnxruntime is: the configured path, else `ORT_DYLIB_PATH`, else `<data_dir>/lib/libonnxruntime.so`.
 pub fn onnxruntime_path(configured: Option<&Path>, data_dir: &Path) -> PathBuf {
     configured
@@ -28,25 +25,11 @@ pub fn onnxruntime_path(configured: Option<&Path>, data_dir: &Path) -> PathBuf {
         .unwrap_or_else(|| data_dir.join("lib/libonnxruntime.so"))
 }
 
-/// The process's ONNX Runtime environment (ONNX Runtime allows one per process), loaded from `library`
-/// on first use.
+/// The process's ONNX Runtime environment, loaded from `library` on first use. ONNX Runtime allows one
+/// per process, so this is the same one the wake word and voice activity engines use
+/// (`hearth_wake::onnx`): a process that runs several engines (a test, a benchmark) shares it.
 pub fn environment(library: &Path) -> Result<Environment, TtsError> {
-    ENVIRONMENT
-        .get_or_init(|| {
-            if !library.is_file() {
-                return Err(format!(
-                    "ONNX Runtime library not found at {} — run scripts/install-onnxruntime.sh (or set ORT_DYLIB_PATH)",
-                    library.display()
-                ));
-            }
-            ort::init_from(library)
-                .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", library.display()))?
-                .with_name("hearth-tts")
-                .build()
-                .map_err(|e| format!("cannot create the ONNX Runtime environment: {e}"))
-        })
-        .clone()
-        .map_err(TtsError::Runtime)
+    hearth_wake::onnx::environment(library).map_err(|e| TtsError::Runtime(e.to_string()))
 }
 
 /// Per-request synthesis settings; `None` takes the voice config's value.

@@ -5,11 +5,13 @@
 //! # Layout
 //! - [`onnx`]: loading ONNX Runtime at run time, one environment per process, model sessions.
 //! - [`detector`]: [`WakeDetector`], the engine (mel → embedding → word classifiers, thresholds).
+//! - [`clip`]: a whole recording scored at once (per word maximum and detections).
 //! - [`config`]: the `[wake]` table.
 //! - [`service`]: [`run`], the bus shell.
 //! - [`state`]: the stored on/off switch of each site.
 //! - [`testkit`]: helpers for tests in this and other crates (shared models and audio, `assert_quiet_on`).
 
+pub mod clip;
 pub mod config;
 pub mod detector;
 pub mod onnx;

@@ -89,20 +89,7 @@ pub fn detector_for(dir: &Path, lib: &Path) -> WakeDetector {
 /// The highest score of each word over `samples` (16 kHz mono), with 1 s of silence before (so the
 /// five warm-up steps cover no audio) and 1 s after (so the sound's end passes through every window).
 pub fn max_scores(detector: &mut WakeDetector, samples: &[i16]) -> Vec<(String, f32)> {
-    detector.reset();
-    let words = detector.words();
-    let mut best = vec![0.0f32; words.len()];
-    let silence = vec![0i16; 16_000];
-    for part in [&silence[..], samples, &silence[..]] {
-        for frame in part.chunks(320) {
-            detector.process_with(frame, |_, scores| {
-                for (b, s) in best.iter_mut().zip(scores) {
-                    *b = b.max(*s);
-                }
-            });
-        }
-    }
-    words.into_iter().zip(best).collect()
+    crate::clip::score_clip(detector, samples).words.into_iter().map(|w| (w.word, w.max_score)).collect()
 }
 
 /// Asserts that no real wake word model (every classifier in `../shared/models/openwakeword`) scores

@@ -152,7 +152,9 @@ fn phoneme_ids_match_piper_tts() {
     );
     if system_seen > 0 {
         assert_eq!(splits_ok, system_seen, "sentence splits differ from piper-tts on the same espeak data");
-        assert!(system_ok * 10 >= system_seen * 7, "only {system_ok}/{system_seen} sentences match on the same data");
+        // Only espeak-ng 1.51's code differs from piper-tts's here (the stress of "One," in a list).
+        assert!(system_ok * 20 >= system_seen * 19, "only {system_ok}/{system_seen} sentences match on the same data");
     }
-    assert!(bundled_ok * 2 >= n, "only {bundled_ok}/{n} sentences match piper-tts as shipped");
+    // As shipped, piper-tts's newer espeak-ng data also differs (e.g. "four" is oː in 1.51, ɔː in 1.52).
+    assert!(bundled_ok * 5 >= n * 4, "only {bundled_ok}/{n} sentences match piper-tts as shipped");
 }

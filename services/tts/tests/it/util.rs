@@ -110,3 +110,13 @@ impl Harness {
         tokio::time::timeout(WAIT, self.service).await.expect("service stops").unwrap().unwrap();
     }
 }
+
+/// A real Piper voice fetched by `scripts/fetch-real-models.sh` into `$HEARTH_CACHE/real-models/piper`.
+pub fn real_voice(file: &str) -> Option<PathBuf> {
+    let path = hearth_tts::voices::real_models_piper_dir().join(file);
+    if path.is_file() {
+        Some(path)
+    } else {
+        skip(&format!("the real Piper voice is not at {} (run scripts/fetch-real-models.sh)", path.display()))
+    }
+}

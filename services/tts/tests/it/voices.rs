@@ -93,3 +93,19 @@ fn corrupt_or_missing_voices_fall_back_to_espeak() {
     let bad_espeak = TtsConfig { espeak_voice: "xx-none".into(), ..util::config_for(&dir.path().join("none.onnx"), &ort) };
     assert!(Engine::load(&bad_espeak).is_err());
 }
+
+#[test]
+fn the_real_joe_voice_speaks_a_reply_at_a_natural_pace() {
+    let (Some(ort), Some(joe)) = (util::onnxruntime(), util::real_voice("en_US-joe-medium.onnx")) else { return };
+    let mut engine = Engine::load(&util::config_for(&joe, &ort)).unwrap();
+    assert_eq!(engine.fallback_reason, None);
+    assert_eq!(engine.voice_name(), "piper:en_US-joe-medium");
+    let rate = engine.sample_rate_hz() as f64;
+    let short = engine.speak("Done.").unwrap();
+    let long = engine.speak("I set a timer for ten minutes. I'll let you know when it's done.").unwrap();
+    // About 2.5 to 4.5 words a second: a real voice, not the fixture's sine per phoneme.
+    let long_s = long.len() as f64 / rate;
+    assert!((2.5..=6.0).contains(&long_s), "{long_s:.2} s for 14 words");
+    assert!(short.len() * 3 < long.len(), "one word is much shorter than two sentences");
+    assert!(level_dbfs(&long) > -30.0, "speech, not silence");
+}
