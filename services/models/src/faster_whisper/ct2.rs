@@ -228,11 +228,15 @@ struct Reader {
 impl Reader {
     fn bytes<const N: usize>(&mut self) -> Result<[u8; N], ImportError> {
         let mut b = [0u8; N];
-        self.inner.read_exact(&mut b).map_err(|e| match e.kind() {
+        self.inner.read_exact(&mut b).map_err(|e| self.eof_or_io(e))?;
+        Ok(b)
+    }
+
+    fn eof_or_io(&self, e: std::io::Error) -> ImportError {
+        match e.kind() {
             std::io::ErrorKind::UnexpectedEof => self.bad("the file ends early (truncated?)".into()),
             _ => ImportError::Io { path: self.path.clone(), source: e },
-        })?;
-        Ok(b)
+        }
     }
 
     fn u8(&mut self) -> Result<u8, ImportError> {
@@ -246,7 +250,7 @@ impl Reader {
     fn string(&mut self) -> Result<String, ImportError> {
         let len = u16::from_le_bytes(self.bytes()?) as usize;
         let mut buf = vec![0u8; len];
-        self.inner.read_exact(&mut buf).map_err(|source| ImportError::Io { path: self.path.clone(), source })?;
+        self.inner.read_exact(&mut buf).map_err(|e| self.eof_or_io(e))?;
         if buf.pop() != Some(0) {
             return Err(self.bad("a name is not NUL-terminated (not a CTranslate2 model?)".into()));
         }
