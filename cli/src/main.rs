@@ -39,6 +39,9 @@ enum Command {
         #[arg(long = "service")]
         services: Vec<String>,
     },
+    /// Transcribe WAV files with the speech recognition engine, no bus needed (runs
+    /// `hearth-asr transcribe FILE.wav… [--verbose] [--model M] [--full-context] [--beam N]`).
+    Transcribe(commands::sibling::Passthrough),
     /// Download and list models.
     Models {
         #[command(subcommand)]
@@ -61,12 +64,18 @@ enum EvalWhat {
     /// Does a language model call the right tool, and no tool when none is wanted? Accuracy and speed over
     /// a fixed set of utterances (runs `hearth-llm eval routing --model PATH`).
     Routing(commands::sibling::Passthrough),
+    /// Speech recognition: word error rate and real-time factor over a manifest of `FILE.wav<TAB>reference`
+    /// lines (runs `hearth-asr eval MANIFEST [--model M] [--full-context] [--beam N]`).
+    Asr(commands::sibling::Passthrough),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // Interactive commands print their own results; keep their logs to warnings.
-    let quiet = matches!(cli.command, Command::Say(_) | Command::Tap(_) | Command::Bench { .. } | Command::Eval { .. });
+    let quiet = matches!(
+        cli.command,
+        Command::Say(_) | Command::Tap(_) | Command::Bench { .. } | Command::Eval { .. } | Command::Transcribe(_)
+    );
     hearth_node::logging::init_with(if quiet { "warn" } else { "info" });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -96,6 +105,8 @@ fn main() -> std::process::ExitCode {
             Command::Eval { what: EvalWhat::Routing(p) } => {
                 commands::sibling::exec(&file, "hearth-llm", &["eval", "routing"], p.args)
             }
+            Command::Eval { what: EvalWhat::Asr(p) } => commands::sibling::exec(&file, "hearth-asr", &["eval"], p.args),
+            Command::Transcribe(p) => commands::sibling::exec(&file, "hearth-asr", &["transcribe"], p.args),
             Command::Bench { what } => commands::bench::run(&file, what).await,
         }
     });

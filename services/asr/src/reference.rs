@@ -47,12 +47,13 @@ pub struct RefClip {
     pub reference: Option<String>,
 }
 
-/// JFK's inaugural line (`../shared/audio/jfk.wav`, 11 s) cut at pauses between words into clips of
-/// about 2, 5 and 10 s, each with the words it holds. Cut points (seconds) come from word timings.
+/// JFK's inaugural line (`../shared/audio/jfk.wav`, 11 s) cut in its pauses (found from the energy
+/// envelope: 2.15–3.20 s, 3.65–3.95 s, 4.30–5.35 s, 7.55–8.10 s, after 10.45 s) into clips of about 2,
+/// 5 and 10 s, each with the words it holds: (name, start s, end s, words).
 pub const JFK_CUTS: &[(&str, f32, f32, &str)] = &[
-    ("jfk 2 s", 0.0, 2.0, "And so my fellow Americans"),
-    ("jfk 5 s", 0.0, 5.0, "And so my fellow Americans, ask not what your country can do for you"),
-    ("jfk 10 s", 0.0, 10.0, "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."),
+    ("jfk 2 s", 3.2, 5.2, "ask not"),
+    ("jfk 5 s", 0.0, 5.2, "And so my fellow Americans, ask not"),
+    ("jfk 10 s", 0.25, 10.45, "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."),
 ];
 
 /// The [`JFK_CUTS`] of the recording at `path`.
