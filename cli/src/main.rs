@@ -47,6 +47,9 @@ enum Command {
         #[arg(long = "service")]
         services: Vec<String>,
     },
+    /// Transcribe WAV files with the speech recognition engine, no bus needed (runs
+    /// `hearth-asr transcribe FILE.wav… [--verbose] [--model M] [--full-context] [--beam N]`).
+    Transcribe(commands::sibling::Passthrough),
     /// Download and list models.
     Models {
         #[command(subcommand)]
@@ -76,6 +79,9 @@ enum EvalWhat {
     Routing(commands::sibling::Passthrough),
     /// Local intent templates: precision and recall over labelled utterances, with each failure.
     Intents(commands::intents::EvalArgs),
+    /// Speech recognition: word error rate and real-time factor over a manifest of `FILE.wav<TAB>reference`
+    /// lines (runs `hearth-asr eval MANIFEST [--model M] [--full-context] [--beam N]`).
+    Asr(commands::sibling::Passthrough),
 }
 
 fn main() -> std::process::ExitCode {
@@ -90,6 +96,7 @@ fn main() -> std::process::ExitCode {
             | Command::Eval { .. }
             | Command::Speak(_)
             | Command::Wake { .. }
+            | Command::Transcribe(_)
     );
     hearth_node::logging::init_with(if quiet { "warn" } else { "info" });
     let runtime = match tokio::runtime::Runtime::new() {
@@ -126,6 +133,8 @@ fn main() -> std::process::ExitCode {
             Command::Eval { what: EvalWhat::Routing(p) } => {
                 commands::sibling::exec(&file, "hearth-llm", &["eval", "routing"], p.args)
             }
+            Command::Eval { what: EvalWhat::Asr(p) } => commands::sibling::exec(&file, "hearth-asr", &["eval"], p.args),
+            Command::Transcribe(p) => commands::sibling::exec(&file, "hearth-asr", &["transcribe"], p.args),
             Command::Bench { what } => commands::bench::run(&file, what).await,
             Command::Intents { command } => commands::intents::run(command),
             Command::Eval { what: EvalWhat::Intents(args) } => commands::intents::eval(args),

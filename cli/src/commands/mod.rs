@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod broker;
 pub mod intents;
+pub mod import;
 pub mod models;
 pub mod say;
 pub mod sibling;

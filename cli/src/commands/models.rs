@@ -12,11 +12,17 @@ pub enum ModelsCommand {
     Pull { names: Vec<String> },
     /// What is installed and where, with licences, and what is missing.
     List,
+    /// Convert a model from another program into one Hearth can use.
+    Import {
+        #[command(subcommand)]
+        what: super::import::ImportWhat,
+    },
 }
 
 pub async fn run(file: &NodeFile, command: ModelsCommand) -> anyhow::Result<ExitCode> {
     let dir = file.node.models_dir();
     match command {
+        ModelsCommand::Import { what } => super::import::run(file, what),
         ModelsCommand::List => {
             print!("{}", hearth_models::render(&hearth_models::list(&dir), &dir));
             Ok(ExitCode::SUCCESS)

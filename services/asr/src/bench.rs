@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use thiserror::Error;
 
-use crate::audio::{downmix, resample, WHISPER_RATE_HZ};
+use crate::audio::WHISPER_RATE_HZ;
 use crate::engine::{DecodeOptions, EngineError, Recognizer};
 use crate::model::Hparams;
 use crate::synth;
@@ -21,8 +21,8 @@ use crate::synth;
 pub enum BenchError {
     #[error("cannot write benchmark models to {dir}: {source}")]
     Cache { dir: PathBuf, source: std::io::Error },
-    #[error("cannot read audio {path}: {source}")]
-    Audio { path: PathBuf, source: hound::Error },
+    #[error(transparent)]
+    Audio(#[from] crate::files::FileError),
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -122,7 +122,7 @@ pub struct Report {
 pub fn bench_asr(options: &BenchOptions) -> Result<Report, BenchError> {
     let longest = options.durations_s.iter().copied().fold(0.0f32, f32::max);
     let audio = match &options.audio {
-        Some(path) => read_wav(path)?,
+        Some(path) => crate::files::read_wav(path)?,
         None => synthetic_speechlike(longest),
     };
     let mut report = Report { threads: options.threads, repetitions: options.repetitions, loads: Vec::new(), rows: Vec::new() };
@@ -240,28 +240,4 @@ pub fn synthetic_speechlike(seconds: f32) -> Vec<f32> {
             0.1 * envelope * voice + 0.01 * noise
         })
         .collect()
-}
-
-/// Any PCM WAV → 16 kHz mono f32.
-pub fn read_wav(path: &Path) -> Result<Vec<f32>, BenchError> {
-    let err = |source| BenchError::Audio { path: path.into(), source };
-    let mut reader = hound::WavReader::open(path).map_err(err)?;
-    let spec = reader.spec();
-    let channels = spec.channels.max(1) as usize;
-    let mono = match spec.sample_format {
-        hound::SampleFormat::Int if spec.bits_per_sample == 16 => {
-            let s: Vec<i16> = reader.samples::<i16>().collect::<Result<_, _>>().map_err(err)?;
-            downmix(&s, channels)
-        }
-        hound::SampleFormat::Int => {
-            let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32 / channels as f32;
-            let s: Vec<i32> = reader.samples::<i32>().collect::<Result<_, _>>().map_err(err)?;
-            s.chunks_exact(channels).map(|f| f.iter().map(|&v| v as f32).sum::<f32>() * scale).collect()
-        }
-        hound::SampleFormat::Float => {
-            let s: Vec<f32> = reader.samples::<f32>().collect::<Result<_, _>>().map_err(err)?;
-            s.chunks_exact(channels).map(|f| f.iter().sum::<f32>() / channels as f32).collect()
-        }
-    };
-    Ok(resample(&mono, spec.sample_rate, WHISPER_RATE_HZ))
 }

@@ -16,15 +16,23 @@
 //! - [`service`]: [`run`], the bus shell around a dedicated recogniser thread.
 //! - [`synth`]: random-weight models of real shapes, for the benchmark.
 //! - [`bench`]: `hearth-asr bench`.
+//! - [`files`]: WAV files in, transcripts out (`hearth transcribe`).
+//! - [`wer`]: word error rate with number, case and punctuation normalisation.
+//! - [`eval`]: `hearth eval asr MANIFEST`.
+//! - [`reference`]: `hearth-asr bench --reference`, beside faster-whisper.
 
 pub mod audio;
 pub mod bench;
 pub mod config;
 pub mod engine;
+pub mod eval;
+pub mod files;
 pub mod filter;
 pub mod model;
+pub mod reference;
 pub mod service;
 pub mod synth;
+pub mod wer;
 
 use thiserror::Error;
 

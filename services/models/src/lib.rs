@@ -12,9 +12,11 @@
 //! - [`store`]: what is installed, and the record of verified files.
 //! - [`progress`]: progress events and a terminal progress bar.
 //! - [`listing`]: the `list` report.
+//! - [`faster_whisper`]: `import faster-whisper`, a CTranslate2 whisper model to whisper.cpp's ggml file.
 
 pub mod catalog;
 pub mod download;
+pub mod faster_whisper;
 pub mod listing;
 pub mod progress;
 pub mod store;

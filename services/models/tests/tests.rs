@@ -2,5 +2,6 @@
 
 mod util;
 
+mod import;
 mod pull;
 mod shared;
