@@ -199,6 +199,7 @@ fn generate_bench_model(options: &BenchOptions, path: &Path) -> Result<u64, LlmE
     let (_, qwen3) = prompt::built_in_template("qwen3").expect("qwen3 is built in");
     let chat = prompt::ChatPrompt::new(prompt::PromptSpec {
         template: qwen3,
+        engine: prompt::TemplateEngine::Jinja,
         origin: "Hearth's built-in qwen3 template".into(),
         tool_format: options.config.tool_format,
         system_prompt,

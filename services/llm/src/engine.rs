@@ -1,5 +1,6 @@
 //! The engine: llama.cpp with one sequence whose KV cache always holds the fixed prefix (system prompt, tool
-//! definitions and the first user turn's opening, in the model's own chat format) and, after a turn, that turn. A new turn evaluates only the tokens after the longest common
+//! definitions and the first user turn's opening, in the model's own chat format) and, after a turn, that
+//! turn. A new turn evaluates only the tokens after the longest common
 //! prefix with what is cached, so a follow-up pays for the new message alone. The prefix's KV state is saved
 //! under the data directory and restored at start while model, prompt and tools are unchanged.
 //!
@@ -26,7 +27,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::{LlmConfig, DEFAULT_MODEL_NAME};
 use crate::grammar::{self, ParsedCall};
-use crate::prompt::{self, ChatPrompt, PromptError, PromptSpec, Segment, SpecialTokens};
+use crate::prompt::{self, ChatPrompt, ModelFormat, PromptError, Segment, SpecialTokens};
 use crate::speech::{clean_for_speech, SentenceSplitter, ThinkFilter, Utf8Stream};
 use crate::tool_format::{ToolFormat, CALL_STARTS};
 use crate::LlmError;
@@ -99,48 +100,14 @@ impl LlmModel {
         self.path.file_name().map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned())
     }
 
-    /// The prompt format: `[llm] chat_template` if set, else the GGUF's own template, else (a GGUF with none,
-    /// or one Hearth cannot render) the template Hearth ships for the model's architecture, with a notice.
-    pub fn chat_prompt(&self, config: &LlmConfig, tools: Vec<ToolSpec>) -> Result<ChatPrompt, LlmError> {
-        let system_prompt = config.system_prompt.as_deref().unwrap_or(prompt::SYSTEM_PROMPT);
-        let now = chrono::Local::now().fixed_offset();
-        let special = self.special_tokens();
-        let render = |template: &str, origin: String| {
-            ChatPrompt::new(PromptSpec {
-                template,
-                origin,
-                tool_format: config.tool_format,
-                system_prompt,
-                tools: tools.clone(),
-                special: special.clone(),
-                now,
-            })
-        };
-        let fail = |e: PromptError| LlmError::Template(e.to_string());
-        if let Some(path) = &config.chat_template {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| LlmError::Template(format!("cannot read [llm] chat_template {}: {e}", path.display())))?;
-            return render(&text, format!("the chat template {}", path.display())).map_err(fail);
+    /// What the GGUF says about its prompt format.
+    pub fn format_info(&self) -> ModelFormat {
+        ModelFormat {
+            file: self.file_name(),
+            architecture: self.meta("general.architecture").unwrap_or_else(|| "unknown".into()),
+            chat_template: self.meta("tokenizer.chat_template"),
+            special: self.special_tokens(),
         }
-        let file = self.file_name();
-        let architecture = self.meta("general.architecture").unwrap_or_else(|| "unknown".into());
-        let built_in = prompt::built_in_template(&architecture);
-        let own = self.meta("tokenizer.chat_template");
-        let why_not_own = match &own {
-            Some(text) => match render(text, format!("the chat template of {file}")) {
-                Ok(prompt) => return Ok(prompt),
-                Err(e) => e.to_string(),
-            },
-            None => format!("{file} has no chat template"),
-        };
-        let Some((name, source)) = built_in else {
-            return Err(LlmError::Template(format!(
-                "{why_not_own}, and Hearth has none built in for {architecture} models: set [llm] chat_template to a Jinja chat template file"
-            )));
-        };
-        let mut prompt = render(source, format!("Hearth's built-in {name} template")).map_err(fail)?;
-        prompt.add_notice(format!("{why_not_own}; using Hearth's built-in {name} template for {architecture} models"));
-        Ok(prompt)
     }
 }
 
@@ -219,7 +186,7 @@ impl<'m> Engine<'m> {
             .with_n_threads(threads)
             .with_n_threads_batch(threads);
         let ctx = model.model.new_context(backend()?, params).map_err(|e| LlmError::Llama(format!("context: {e}")))?;
-        let prompt = model.chat_prompt(config, tools)?;
+        let prompt = ChatPrompt::for_model(&model.format_info(), config, tools, chrono::Local::now().fixed_offset())?;
         for notice in prompt.notices() {
             warn!(model = %model.path.display(), "{notice}");
         }

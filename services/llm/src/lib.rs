@@ -11,6 +11,7 @@
 //! - [`config`]: the `[llm]` table.
 //! - [`template`]: chat templates (Jinja) rendered as Hugging Face renders them.
 //! - [`tool_format`]: each model family's tool-call syntax, found from its template.
+//! - [`llama_template`]: llama.cpp's own template support, the last resort for a template Hearth cannot render.
 //! - [`prompt`]: the system prompt and the conversation in the model's own chat format, split into a cached
 //!   prefix and the turn.
 //! - [`grammar`]: the reply grammar and the tool-call parser.
@@ -25,6 +26,7 @@ pub mod config;
 pub mod engine;
 pub mod eval;
 pub mod grammar;
+pub mod llama_template;
 pub mod prompt;
 pub mod service;
 pub mod speech;
@@ -45,8 +47,6 @@ pub enum LlmError {
     MissingModel { path: PathBuf },
     #[error("cannot load model {path}: {why}")]
     Load { path: PathBuf, why: String },
-    #[error("{0}")]
-    Template(String),
     #[error(transparent)]
     Prompt(#[from] prompt::PromptError),
     #[error("llama.cpp: {0}")]

@@ -17,6 +17,8 @@ use hearth_bus::tool::ToolSpec;
 use minijinja::Value;
 use thiserror::Error;
 
+use crate::config::LlmConfig;
+use crate::llama_template::{LlamaCppTemplate, LlamaTemplateError};
 use crate::template::{ChatTemplate, JsonStyle, TemplateError};
 use crate::tool_format::{json_instructions, template_tool, ToolFormat, ToolFormatChoice};
 
@@ -49,12 +51,16 @@ pub fn built_in_template(architecture: &str) -> Option<(&'static str, &'static s
 pub enum PromptError {
     #[error("{origin}: {source}")]
     Template { origin: String, source: TemplateError },
+    #[error("{origin}: {source}")]
+    LlamaCpp { origin: String, source: LlamaTemplateError },
     #[error("{origin} does not show message content as given (it must appear once, unchanged)")]
     ContentAltered { origin: String },
     #[error("{origin} does not start every conversation with the same prefix, so the prompt cannot be cached")]
     NoStablePrefix { origin: String },
     #[error("the conversation has no user message")]
     NoUserMessage,
+    #[error("{0}")]
+    Unusable(String),
 }
 
 /// One piece of the prompt text.
@@ -72,9 +78,19 @@ pub struct SpecialTokens {
     pub eos: String,
 }
 
+/// What renders the template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateEngine {
+    /// Hearth's Jinja rendering: the template as written, tools included.
+    Jinja,
+    /// llama.cpp's own support for the template's family, for a template Jinja rendering fails on; no tools.
+    LlamaCpp,
+}
+
 /// Everything that shapes the prompt besides the conversation.
 pub struct PromptSpec<'a> {
     pub template: &'a str,
+    pub engine: TemplateEngine,
     /// Where the template came from, for messages ("the chat template of model.gguf").
     pub origin: String,
     pub tool_format: ToolFormatChoice,
@@ -85,9 +101,26 @@ pub struct PromptSpec<'a> {
     pub now: DateTime<FixedOffset>,
 }
 
+enum Renderer {
+    Jinja(ChatTemplate),
+    LlamaCpp(LlamaCppTemplate),
+}
+
+/// What a GGUF says about its prompt format.
+#[derive(Debug, Clone)]
+pub struct ModelFormat {
+    /// The model's file name, for messages.
+    pub file: String,
+    /// `general.architecture`.
+    pub architecture: String,
+    /// `tokenizer.chat_template`.
+    pub chat_template: Option<String>,
+    pub special: SpecialTokens,
+}
+
 /// A model's prompt format, ready to render conversations.
 pub struct ChatPrompt {
-    template: ChatTemplate,
+    renderer: Renderer,
     origin: String,
     format: Option<ToolFormat>,
     tools: Vec<ToolSpec>,
@@ -104,11 +137,66 @@ const OPEN: char = '\u{F8F0}';
 const CLOSE: char = '\u{F8F1}';
 
 impl ChatPrompt {
+    /// The prompt format for a model: `[llm] chat_template` if set, else the GGUF's own template, else (a GGUF
+    /// with none, or one Hearth cannot render) the template Hearth ships for the model's architecture, else
+    /// llama.cpp's own support for the GGUF's template without tools; every fallback with a notice.
+    pub fn for_model(model: &ModelFormat, config: &LlmConfig, tools: Vec<ToolSpec>, now: DateTime<FixedOffset>) -> Result<ChatPrompt, PromptError> {
+        let system_prompt = config.system_prompt.as_deref().unwrap_or(SYSTEM_PROMPT);
+        let render = |template: &str, engine: TemplateEngine, origin: String| {
+            ChatPrompt::new(PromptSpec {
+                template,
+                engine,
+                origin,
+                tool_format: config.tool_format,
+                system_prompt,
+                tools: tools.clone(),
+                special: model.special.clone(),
+                now,
+            })
+        };
+        if let Some(path) = &config.chat_template {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| PromptError::Unusable(format!("cannot read [llm] chat_template {}: {e}", path.display())))?;
+            return render(&text, TemplateEngine::Jinja, format!("the chat template {}", path.display()));
+        }
+        let (file, architecture) = (&model.file, &model.architecture);
+        let why_not_own = match &model.chat_template {
+            Some(text) => match render(text, TemplateEngine::Jinja, format!("the chat template of {file}")) {
+                Ok(prompt) => return Ok(prompt),
+                Err(e) => e.to_string(),
+            },
+            None => format!("{file} has no chat template"),
+        };
+        if let Some((name, source)) = built_in_template(architecture) {
+            let mut prompt = render(source, TemplateEngine::Jinja, format!("Hearth's built-in {name} template"))?;
+            prompt.add_notice(format!("{why_not_own}; using Hearth's built-in {name} template for {architecture} models"));
+            return Ok(prompt);
+        }
+        if let Some(Ok(mut prompt)) = model.chat_template.as_deref().map(|t| render(t, TemplateEngine::LlamaCpp, format!("the chat template of {file}"))) {
+            prompt.add_notice(format!(
+                "{why_not_own}; using llama.cpp's own support for this template, so the model answers without tools \
+                 (set [llm] chat_template to a Jinja chat template file Hearth can render)"
+            ));
+            return Ok(prompt);
+        }
+        Err(PromptError::Unusable(format!(
+            "{why_not_own}, and Hearth has none built in for {architecture} models: set [llm] chat_template to a Jinja chat template file"
+        )))
+    }
+
     pub fn new(spec: PromptSpec<'_>) -> Result<ChatPrompt, PromptError> {
         let origin = spec.origin;
-        let template = ChatTemplate::new(spec.template, spec.now).map_err(|source| PromptError::Template { origin: origin.clone(), source })?;
+        let renderer = match spec.engine {
+            TemplateEngine::Jinja => Renderer::Jinja(
+                ChatTemplate::new(spec.template, spec.now).map_err(|source| PromptError::Template { origin: origin.clone(), source })?,
+            ),
+            TemplateEngine::LlamaCpp => Renderer::LlamaCpp(
+                LlamaCppTemplate::new(spec.template).map_err(|source| PromptError::LlamaCpp { origin: origin.clone(), source })?,
+            ),
+        };
         let mut notices = Vec::new();
         let format = match spec.tool_format {
+            _ if spec.engine == TemplateEngine::LlamaCpp => None,
             ToolFormatChoice::Auto => ToolFormat::detect(spec.template),
             ToolFormatChoice::None => None,
             ToolFormatChoice::Hermes => Some(ToolFormat::Hermes),
@@ -116,7 +204,7 @@ impl ChatPrompt {
             ToolFormatChoice::Granite => Some(ToolFormat::Granite),
             ToolFormatChoice::Json => Some(ToolFormat::Json),
         };
-        if format.is_none() && spec.tool_format == ToolFormatChoice::Auto && !spec.tools.is_empty() {
+        if format.is_none() && spec.tool_format == ToolFormatChoice::Auto && spec.engine == TemplateEngine::Jinja && !spec.tools.is_empty() {
             notices.push(format!(
                 "{origin} uses a tool-call format Hearth does not know, so the model answers without tools \
                  (set [llm] tool_format to hermes, llama3, granite or json to choose one)"
@@ -128,8 +216,9 @@ impl ChatPrompt {
             system.push_str(&json_instructions(&tools));
         }
         let mut prompt = ChatPrompt {
-            template,
-            alternates: spec.template.contains("must alternate"),
+            renderer,
+            // Only a Jinja template raises errors over roles; llama.cpp writes whatever it is given.
+            alternates: spec.engine == TemplateEngine::Jinja && spec.template.contains("must alternate"),
             origin,
             format,
             tools,
@@ -199,7 +288,14 @@ impl ChatPrompt {
 
     /// Renders a shaped conversation (role, content).
     fn render(&self, messages: &[(&str, String)]) -> Result<String, PromptError> {
-        self.template.render(&self.context_for(messages)).map_err(|source| PromptError::Template { origin: self.origin.clone(), source })
+        match &self.renderer {
+            Renderer::Jinja(t) => t.render(&self.context_for(messages)).map_err(|source| PromptError::Template { origin: self.origin.clone(), source }),
+            Renderer::LlamaCpp(t) => {
+                let mut all = vec![("system", self.system.as_str())];
+                all.extend(messages.iter().map(|(role, content)| (*role, content.as_str())));
+                t.render(&all).map_err(|source| PromptError::LlamaCpp { origin: self.origin.clone(), source })
+            }
+        }
     }
 
     fn context_for(&self, messages: &[(&str, String)]) -> Value {
@@ -327,6 +423,7 @@ mod tests {
     fn qwen() -> ChatPrompt {
         ChatPrompt::new(PromptSpec {
             template: include_str!("../templates/qwen3.jinja"),
+            engine: TemplateEngine::Jinja,
             origin: "qwen3.jinja".into(),
             tool_format: ToolFormatChoice::Auto,
             system_prompt: SYSTEM_PROMPT,

@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use chrono::{FixedOffset, TimeZone};
 use hearth_bus::llm::{ChatMessage, Role};
 use hearth_bus::tool::catalog;
-use hearth_llm::prompt::{self, ChatPrompt, PromptSpec, SpecialTokens, SYSTEM_PROMPT};
+use hearth_llm::prompt::{self, ChatPrompt, ModelFormat, PromptSpec, SpecialTokens, TemplateEngine, SYSTEM_PROMPT};
 use hearth_llm::tool_format::{ToolFormat, ToolFormatChoice};
+use hearth_llm::LlmConfig;
 
 fn templates_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/templates"))
@@ -53,6 +54,7 @@ fn chat_prompt(family: &str, tool_format: ToolFormatChoice) -> ChatPrompt {
     assert_eq!(&built_in, name);
     ChatPrompt::new(PromptSpec {
         template: source,
+        engine: TemplateEngine::Jinja,
         origin: format!("{name}.jinja"),
         tool_format,
         system_prompt: SYSTEM_PROMPT,
@@ -111,6 +113,70 @@ fn every_family_finds_its_tool_format_and_keeps_a_strict_prefix() {
     }
     let no_tools = chat_prompt("qwen3", ToolFormatChoice::None);
     assert!(no_tools.tools().is_empty() && !no_tools.prefix_text().contains("get_weather"));
+}
+
+/// A template Hearth's Jinja cannot render (an unknown filter) but whose family llama.cpp recognises by its
+/// markup: llama.cpp writes the prompt, without tools, and the prefix still holds.
+#[test]
+fn a_template_only_llama_cpp_can_render_still_gives_a_cached_prompt_without_tools() {
+    let source = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content | wordcount }}<|im_end|>\n{% endfor %}\
+                  {% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+    let spec = |engine| PromptSpec {
+        template: source,
+        engine,
+        origin: "odd.jinja".into(),
+        tool_format: ToolFormatChoice::Auto,
+        system_prompt: "Be brief.",
+        tools: catalog(),
+        special: SpecialTokens::default(),
+        now: FixedOffset::east_opt(0).unwrap().with_ymd_and_hms(NOW.0, NOW.1, NOW.2, 9, 0, 0).unwrap(),
+    };
+    let err = ChatPrompt::new(spec(TemplateEngine::Jinja)).err().expect("Jinja rendering fails").to_string();
+    assert!(err.contains("odd.jinja") && err.contains("wordcount"), "{err}");
+    let prompt = ChatPrompt::new(spec(TemplateEngine::LlamaCpp)).unwrap();
+    assert!(prompt.tools().is_empty() && prompt.tool_format().is_none());
+    assert_eq!(prompt.prefix_text(), "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n");
+    let turn = prompt.conversation(&conversations()[1].1).unwrap();
+    assert_eq!(
+        prompt::text(&turn),
+        "Weather in Paris?<|im_end|>\n<|im_start|>user\nTool result: {\"location\": \"Paris\", \"temperature_c\": 21, \"summary\": \"sunny\"}<|im_end|>\n\
+         <|im_start|>assistant\nIt is sunny and 21 degrees in Paris.<|im_end|>\n<|im_start|>user\nAnd tomorrow?<|im_end|>\n<|im_start|>assistant\n"
+    );
+}
+
+/// Where the template comes from: the GGUF's own, else the one built in for the architecture, else llama.cpp's
+/// support for the GGUF's template without tools, else a message that says what to set; each fallback noticed.
+#[test]
+fn a_model_without_a_usable_template_falls_back_and_says_so() {
+    let now = FixedOffset::east_opt(0).unwrap().with_ymd_and_hms(NOW.0, NOW.1, NOW.2, 9, 0, 0).unwrap();
+    let model = |architecture: &str, chat_template: Option<&str>| ModelFormat {
+        file: "m.gguf".into(),
+        architecture: architecture.into(),
+        chat_template: chat_template.map(String::from),
+        special: SpecialTokens { bos: "<bos>".into(), eos: "<eos>".into() },
+    };
+    let config = LlmConfig::default();
+    let for_model = |m: &ModelFormat| ChatPrompt::for_model(m, &config, catalog(), now);
+
+    let own = for_model(&model("gemma3", Some(prompt::built_in_template("qwen3").unwrap().1))).unwrap();
+    assert!(own.notices().is_empty() && own.tool_format() == Some(ToolFormat::Hermes), "the GGUF's own template wins");
+
+    let gemma = for_model(&model("gemma3", None)).unwrap();
+    assert_eq!(gemma.notices(), ["m.gguf has no chat template; using Hearth's built-in gemma3 template for gemma3 models"]);
+    assert_eq!(gemma.tool_format(), Some(ToolFormat::Json));
+
+    let broken = for_model(&model("qwen3", Some("{% if %}"))).unwrap();
+    assert!(broken.notices()[0].starts_with("the chat template of m.gguf: the chat template does not parse"), "{:?}", broken.notices());
+    assert!(broken.notices()[0].ends_with("using Hearth's built-in qwen3 template for qwen3 models"));
+    assert_eq!(broken.tools().len(), catalog().len());
+
+    let odd = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content | wordcount }}<|im_end|>\n{% endfor %}";
+    let by_llama_cpp = for_model(&model("mystery", Some(odd))).unwrap();
+    assert!(by_llama_cpp.tools().is_empty());
+    assert!(by_llama_cpp.notices()[0].contains("llama.cpp's own support") && by_llama_cpp.notices()[0].contains("without tools"));
+
+    let err = for_model(&model("mystery", None)).err().expect("no template at all").to_string();
+    assert_eq!(err, "m.gguf has no chat template, and Hearth has none built in for mystery models: set [llm] chat_template to a Jinja chat template file");
 }
 
 #[test]
