@@ -75,7 +75,8 @@ enum Command {
 #[derive(Subcommand)]
 enum EvalWhat {
     /// Does a language model call the right tool, and no tool when none is wanted? Accuracy and speed over
-    /// a fixed set of utterances (runs `hearth-llm eval routing --model PATH`).
+    /// a fixed set of utterances; repeat `--model` to compare models in one table (runs
+    /// `hearth-llm eval routing --model A.gguf --model B.gguf …`).
     Routing(commands::sibling::Passthrough),
     /// Local intent templates: precision and recall over labelled utterances, with each failure.
     Intents(commands::intents::EvalArgs),

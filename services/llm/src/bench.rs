@@ -61,9 +61,9 @@ pub struct BenchReport {
     pub threads: i32,
     pub load_ms: u64,
     pub prefix_tokens: u32,
-    /// Prefix evaluated from scratch, milliseconds (includes one warm-up token).
+    /// Prefix evaluated from scratch, milliseconds.
     pub cold_prefix_ms: u64,
-    /// Prefix restored from the saved state, milliseconds (includes one warm-up token).
+    /// Prefix restored from the saved state, milliseconds.
     pub restored_prefix_ms: u64,
     pub restored: bool,
     pub first_turn: TurnFigures,
@@ -100,7 +100,7 @@ impl TurnFigures {
 impl BenchReport {
     /// Prompt evaluation speed on the cold prefix, tokens per second.
     pub fn prompt_tokens_per_s(&self) -> f64 {
-        rate(self.prefix_tokens as u64 + 1, self.cold_prefix_ms)
+        rate(self.prefix_tokens as u64, self.cold_prefix_ms)
     }
 
     /// Generation speed over both turns, tokens per second.
@@ -196,7 +196,18 @@ fn generate_bench_model(options: &BenchOptions, path: &Path) -> Result<u64, LlmE
     let start = std::time::Instant::now();
     // The generator gives the vocabulary a token for each word of the prompt, as a real tokenizer would have.
     let system_prompt = options.config.system_prompt.as_deref().unwrap_or(prompt::SYSTEM_PROMPT);
-    let text = format!("{}{FIRST_USER}\n{FOLLOW_USER}\n{ASSISTANT_REPLY}\n", prompt::text(&prompt::prefix(system_prompt, &catalog())));
+    let (_, qwen3) = prompt::built_in_template("qwen3").expect("qwen3 is built in");
+    let chat = prompt::ChatPrompt::new(prompt::PromptSpec {
+        template: qwen3,
+        engine: prompt::TemplateEngine::Jinja,
+        origin: "Hearth's built-in qwen3 template".into(),
+        tool_format: options.config.tool_format,
+        system_prompt,
+        tools: catalog(),
+        special: prompt::SpecialTokens { bos: String::new(), eos: "<|im_end|>".into() },
+        now: chrono::Local::now().fixed_offset(),
+    })?;
+    let text = format!("{}{FIRST_USER}\n{FOLLOW_USER}\n{ASSISTANT_REPLY}\n", chat.prefix_text());
     let text_file = path.with_extension("prompt.txt");
     std::fs::create_dir_all(&options.cache_dir)
         .and_then(|()| std::fs::write(&text_file, text))

@@ -6,6 +6,8 @@ use hearth_node::config::ConfigError;
 use hearth_node::NodeFile;
 use serde::{Deserialize, Serialize};
 
+use crate::tool_format::ToolFormatChoice;
+
 /// The default model's file name under `<models_dir>/llm/`.
 pub const DEFAULT_MODEL_FILE: &str = "Qwen3-4B-Instruct-2507-Q4_K_M.gguf";
 /// What `hearth models pull` calls the default model.
@@ -37,6 +39,14 @@ pub struct LlmConfig {
     pub seed: u32,
     /// Replaces the built-in system prompt (tool definitions are always appended).
     pub system_prompt: Option<String>,
+    /// A Jinja chat template file that replaces the model's own (`tokenizer.chat_template` in the GGUF);
+    /// for models whose template is missing or broken.
+    pub chat_template: Option<PathBuf>,
+    /// How the model writes tool calls: `auto` (found from its chat template), `hermes` (Qwen, Hermes,
+    /// SmolLM3: `<tool_call>` JSON), `llama3` (`{"name": …, "parameters": …}`), `granite` (`<|tool_call|>[…]`),
+    /// `json` (Gemma and other models without native tools: a JSON convention taught in the system prompt),
+    /// or `none` (no tools).
+    pub tool_format: ToolFormatChoice,
     /// Save the evaluated prompt prefix under `<data_dir>/llm/` and restore it at start.
     pub prefix_cache: bool,
 }
@@ -55,6 +65,8 @@ impl Default for LlmConfig {
             min_p: 0.0,
             seed: 0,
             system_prompt: None,
+            chat_template: None,
+            tool_format: ToolFormatChoice::Auto,
             prefix_cache: true,
         }
     }

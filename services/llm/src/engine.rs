@@ -1,5 +1,6 @@
-//! The engine: llama.cpp with one sequence whose KV cache always holds the fixed prefix (system prompt and tool
-//! definitions) and, after a turn, that turn. A new turn evaluates only the tokens after the longest common
+//! The engine: llama.cpp with one sequence whose KV cache always holds the fixed prefix (system prompt, tool
+//! definitions and the first user turn's opening, in the model's own chat format) and, after a turn, that
+//! turn. A new turn evaluates only the tokens after the longest common
 //! prefix with what is cached, so a follow-up pays for the new message alone. The prefix's KV state is saved
 //! under the data directory and restored at start while model, prompt and tools are unchanged.
 //!
@@ -26,8 +27,9 @@ use tracing::{debug, info, warn};
 
 use crate::config::{LlmConfig, DEFAULT_MODEL_NAME};
 use crate::grammar::{self, ParsedCall};
-use crate::prompt::{self, Segment};
+use crate::prompt::{self, ChatPrompt, ModelFormat, PromptError, Segment, SpecialTokens};
 use crate::speech::{clean_for_speech, SentenceSplitter, ThinkFilter, Utf8Stream};
+use crate::tool_format::{ToolFormat, CALL_STARTS};
 use crate::LlmError;
 
 /// llama.cpp's process-wide backend, initialised once (it refuses a second init).
@@ -74,6 +76,38 @@ impl LlmModel {
     fn tokenize(&self, segments: &[Segment]) -> Vec<LlamaToken> {
         let vocab = self.model.vocab();
         segments.iter().flat_map(|s| vocab.tokenize(s.text.as_bytes(), false, s.markup)).collect()
+    }
+
+    /// A string from the GGUF metadata.
+    pub fn meta(&self, key: &str) -> Option<String> {
+        self.model.meta_val_str(key).ok().filter(|v| !v.is_empty())
+    }
+
+    fn special_tokens(&self) -> SpecialTokens {
+        let vocab = self.model.vocab();
+        let text = |token: LlamaToken| {
+            if token.0 < 0 {
+                return String::new();
+            }
+            let mut piece = Vec::new();
+            vocab.token_to_piece_into(token, &mut piece, true, None);
+            String::from_utf8_lossy(&piece).into_owned()
+        };
+        SpecialTokens { bos: text(vocab.bos()), eos: text(vocab.eos()) }
+    }
+
+    fn file_name(&self) -> String {
+        self.path.file_name().map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    }
+
+    /// What the GGUF says about its prompt format.
+    pub fn format_info(&self) -> ModelFormat {
+        ModelFormat {
+            file: self.file_name(),
+            architecture: self.meta("general.architecture").unwrap_or_else(|| "unknown".into()),
+            chat_template: self.meta("tokenizer.chat_template"),
+            special: self.special_tokens(),
+        }
     }
 }
 
@@ -126,6 +160,9 @@ pub struct Engine<'m> {
     n_batch: usize,
     n_ctx: usize,
     max_tokens: usize,
+    prompt: ChatPrompt,
+    /// How calls are written (`Hermes` when there are no tools: the grammar then has no calls).
+    format: ToolFormat,
     tools: Vec<ToolSpec>,
     grammar: LlamaSampler,
     chain: LlamaSampler,
@@ -149,7 +186,13 @@ impl<'m> Engine<'m> {
             .with_n_threads(threads)
             .with_n_threads_batch(threads);
         let ctx = model.model.new_context(backend()?, params).map_err(|e| LlmError::Llama(format!("context: {e}")))?;
-        let grammar_text = grammar::grammar(&tools);
+        let prompt = ChatPrompt::for_model(&model.format_info(), config, tools, chrono::Local::now().fixed_offset())?;
+        for notice in prompt.notices() {
+            warn!(model = %model.path.display(), "{notice}");
+        }
+        let tools = prompt.tools().to_vec();
+        let format = prompt.tool_format().unwrap_or(ToolFormat::Hermes);
+        let grammar_text = grammar::grammar(format, &tools);
         let grammar = LlamaSampler::grammar(&model.model, &grammar_text, "root")
             .map_err(|e| LlmError::Llama(format!("tool grammar: {e}")))?;
         let chain = if config.temperature <= 0.0 {
@@ -167,9 +210,13 @@ impl<'m> Engine<'m> {
             stages.push(LlamaSampler::dist(config.seed));
             LlamaSampler::chain_simple(stages)
         };
-        let system_prompt = config.system_prompt.as_deref().unwrap_or(prompt::SYSTEM_PROMPT);
-        let prefix_segments = prompt::prefix(system_prompt, &tools);
-        let prefix = model.tokenize(&prefix_segments);
+        let prefix_segments = prompt.prefix();
+        let mut prefix = model.tokenize(&prefix_segments);
+        // Templates write the BOS token themselves; one that does not still gets it where the model wants it.
+        let vocab = model.model.vocab();
+        if vocab.should_add_bos() && vocab.bos().0 >= 0 && prefix.first() != Some(&vocab.bos()) {
+            prefix.insert(0, vocab.bos());
+        }
         if prefix.len() + config.max_tokens as usize + 64 > n_ctx as usize {
             return Err(LlmError::ContextOverflow { tokens: prefix.len(), context: n_ctx as usize });
         }
@@ -180,6 +227,8 @@ impl<'m> Engine<'m> {
             n_batch: config.batch_tokens as usize,
             n_ctx: n_ctx as usize,
             max_tokens: config.max_tokens as usize,
+            prompt,
+            format,
             tools,
             grammar,
             chain,
@@ -202,8 +251,19 @@ impl<'m> Engine<'m> {
         self.prefix.len()
     }
 
+    /// The tools the model is offered: none when Hearth does not know its tool-call format.
     pub fn tools(&self) -> &[ToolSpec] {
         &self.tools
+    }
+
+    /// The prompt format in use.
+    pub fn prompt(&self) -> &ChatPrompt {
+        &self.prompt
+    }
+
+    /// What the user should hear about at start (tools off, a built-in template used …).
+    pub fn notices(&self) -> &[String] {
+        self.prompt.notices()
     }
 
     fn prepare_prefix(&mut self, state_file: Option<&Path>) -> Result<(), LlmError> {
@@ -231,9 +291,6 @@ impl<'m> Engine<'m> {
                 save_state(&self.ctx, file, &self.prefix);
             }
         }
-        // Warm-up: the token that opens every conversation turn, kept in the cache (most turns start with it).
-        let next = self.model.tokenize(&[Segment { text: "<|im_start|>".into(), markup: true }]);
-        self.evaluate(&next)?;
         self.startup = StartupStats { prefix_tokens: self.prefix.len() as u32, restored, prefix_ms: start.elapsed().as_millis() as u64 };
         info!(tokens = self.prefix.len(), restored, ms = self.startup.prefix_ms, "prefix ready");
         Ok(())
@@ -267,7 +324,13 @@ impl<'m> Engine<'m> {
         let mut last_len = 0;
         for start in 0..messages.len().max(1) {
             let mut tokens = self.prefix.clone();
-            tokens.extend(self.model.tokenize(&prompt::conversation(&messages[start.min(messages.len())..])));
+            let conversation = match self.prompt.conversation(&messages[start.min(messages.len())..]) {
+                Ok(c) => c,
+                // No user message is left to drop down to.
+                Err(PromptError::NoUserMessage) if start > 0 => break,
+                Err(e) => return Err(e.into()),
+            };
+            tokens.extend(self.model.tokenize(&conversation));
             if tokens.len() <= budget {
                 if start > 0 {
                     debug!(dropped = start, "dropped the oldest messages to fit the context");
@@ -330,7 +393,7 @@ impl<'m> Engine<'m> {
             self.evaluate(&[token])?;
         }
         stats.generate_ms = gen_start.elapsed().as_millis() as u64;
-        match reply.finish(&self.tools, stats.truncated) {
+        match reply.finish(self.format, &self.tools, stats.truncated) {
             Ok(outputs) => {
                 for out in outputs {
                     stats.first_output_ms.get_or_insert(start.elapsed().as_millis() as u64);
@@ -403,7 +466,7 @@ impl Reply {
             Mode::Undecided => {
                 self.text.push_str(&visible);
                 let Some(first) = self.text.trim_start().chars().next() else { return Vec::new() };
-                if first == '<' {
+                if CALL_STARTS.contains(&first) {
                     self.mode = Mode::Call;
                     Vec::new()
                 } else {
@@ -415,12 +478,12 @@ impl Reply {
         }
     }
 
-    fn finish(mut self, tools: &[ToolSpec], truncated: bool) -> Result<Vec<Output>, LlmError> {
+    fn finish(mut self, format: ToolFormat, tools: &[ToolSpec], truncated: bool) -> Result<Vec<Output>, LlmError> {
         self.utf8.finish();
         let tail = self.think.finish();
         let mut out = self.take(tail);
         match self.mode {
-            Mode::Call => match grammar::parse_call(&self.text, tools) {
+            Mode::Call => match grammar::parse_call(format, &self.text, tools) {
                 Ok(call) => out.push(Output::ToolCall(call)),
                 Err(why) if truncated => return Err(LlmError::Truncated(why)),
                 Err(why) => return Err(LlmError::BadCall(why)),

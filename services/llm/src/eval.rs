@@ -1,5 +1,6 @@
 //! `hearth-llm eval routing`: does a model call the right tool, with the right arguments, and stay quiet when
-//! no tool is wanted? Users run it on candidate models to choose one, weighing accuracy against speed.
+//! no tool is wanted? Users run it on candidate models to choose one, weighing accuracy against speed:
+//! several `--model`s give one [`comparison_table`].
 
 use std::fmt;
 use std::path::Path;
@@ -87,12 +88,19 @@ pub struct CaseResult {
     pub generated_tokens: u32,
     pub prompt_ms: u64,
     pub generate_ms: u64,
+    /// From the start of the turn to the first sentence or the call, milliseconds.
+    pub first_output_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RoutingReport {
     pub model: String,
     pub threads: i32,
+    /// The tool-call format used (`None`: the model was offered no tools).
+    pub tool_format: Option<String>,
+    /// What was noticed at start (a built-in template, tools off …).
+    pub notices: Vec<String>,
+    pub load_ms: u64,
     pub cases: Vec<CaseResult>,
 }
 
@@ -114,6 +122,80 @@ impl RoutingReport {
     pub fn generation_tokens_per_s(&self) -> f64 {
         per_s(self.cases.iter().map(|c| c.generated_tokens as u64).sum(), self.cases.iter().map(|c| c.generate_ms).sum())
     }
+
+    /// Tool calls where none was wanted (questions and traps).
+    pub fn false_calls(&self) -> usize {
+        self.cases.iter().filter(|c| c.expected.is_none() && c.called.is_some()).count()
+    }
+
+    /// Median time to the first spoken sentence over the cases answered in words, milliseconds.
+    pub fn median_first_sentence_ms(&self) -> Option<u64> {
+        median(self.cases.iter().filter(|c| c.called.is_none() && c.said.is_some()).filter_map(|c| c.first_output_ms).collect())
+    }
+
+    /// Median time to a tool call over the cases that made one, milliseconds.
+    pub fn median_first_call_ms(&self) -> Option<u64> {
+        median(self.cases.iter().filter(|c| c.called.is_some()).filter_map(|c| c.first_output_ms).collect())
+    }
+
+    /// (passed, total) for `category`.
+    pub fn category(&self, category: &str) -> (usize, usize) {
+        let of: Vec<_> = self.cases.iter().filter(|c| c.category == category).collect();
+        (of.iter().filter(|c| c.ok).count(), of.len())
+    }
+}
+
+fn median(mut values: Vec<u64>) -> Option<u64> {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied()
+}
+
+/// The categories of [`CASES`], in order.
+pub fn categories() -> Vec<&'static str> {
+    let mut out: Vec<&str> = CASES.iter().map(|c| c.category).collect();
+    out.dedup();
+    out
+}
+
+/// One row per model: accuracy per category and overall, false tool calls, speed, time to first output.
+/// A model that could not be evaluated gets a row saying why.
+pub fn comparison_table(results: &[(String, Result<RoutingReport, String>)]) -> String {
+    let cats = categories();
+    let name_width = results.iter().map(|(m, _)| short_name(m).len()).max().unwrap_or(5).max(5);
+    let mut out = format!("{:<name_width$}", "model");
+    for cat in &cats {
+        out.push_str(&format!(" {cat:>9}"));
+    }
+    out.push_str("   overall  false-calls  prompt-t/s  gen-t/s  1st-sentence  1st-call  format\n");
+    for (model, result) in results {
+        out.push_str(&format!("{:<name_width$}", short_name(model)));
+        match result {
+            Err(why) => out.push_str(&format!(" failed: {why}\n")),
+            Ok(r) => {
+                for cat in &cats {
+                    let (ok, n) = r.category(cat);
+                    out.push_str(&format!(" {:>9}", format!("{ok}/{n}")));
+                }
+                let ms = |v: Option<u64>| v.map_or("-".to_string(), |ms| format!("{ms} ms"));
+                out.push_str(&format!(
+                    "  {:>7.1}%  {:>11}  {:>10.1}  {:>7.1}  {:>12}  {:>8}  {}\n",
+                    r.accuracy() * 100.0,
+                    format!("{}/{}", r.false_calls(), r.cases.iter().filter(|c| c.expected.is_none()).count()),
+                    r.prompt_tokens_per_s(),
+                    r.generation_tokens_per_s(),
+                    ms(r.median_first_sentence_ms()),
+                    ms(r.median_first_call_ms()),
+                    r.tool_format.as_deref().unwrap_or("no tools"),
+                ));
+            }
+        }
+    }
+    out.push_str("(1st-sentence, 1st-call: median from the start of the turn, prefix cached; false-calls: tool calls on requests that need none)");
+    out
+}
+
+fn short_name(path: &str) -> String {
+    std::path::Path::new(path).file_name().map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 fn ratio(n: usize, d: usize) -> f64 {
@@ -136,6 +218,8 @@ fn per_s(tokens: u64, ms: u64) -> f64 {
 pub fn eval_routing(model_path: &Path, config: &LlmConfig, mut progress: impl FnMut(&CaseResult)) -> Result<RoutingReport, LlmError> {
     let model = LlmModel::load(model_path)?;
     let mut engine = Engine::new(&model, config, catalog(), None)?;
+    let tool_format = engine.prompt().tool_format().filter(|_| !engine.tools().is_empty()).map(|f| f.to_string());
+    let notices = engine.notices().to_vec();
     let mut results = Vec::new();
     for case in CASES {
         let messages = [ChatMessage { role: Role::User, content: case.utterance.into() }];
@@ -169,11 +253,19 @@ pub fn eval_routing(model_path: &Path, config: &LlmConfig, mut progress: impl Fn
             generated_tokens: stats.generated_tokens,
             prompt_ms: stats.prompt_ms,
             generate_ms: stats.generate_ms,
+            first_output_ms: stats.first_output_ms,
         };
         progress(&result);
         results.push(result);
     }
-    Ok(RoutingReport { model: model_path.display().to_string(), threads: config.thread_count(), cases: results })
+    Ok(RoutingReport {
+        model: model_path.display().to_string(),
+        threads: config.thread_count(),
+        tool_format,
+        notices,
+        load_ms: model.load_ms,
+        cases: results,
+    })
 }
 
 fn value_text(v: &Value) -> String {
@@ -197,7 +289,16 @@ impl fmt::Display for CaseResult {
 
 impl fmt::Display for RoutingReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "model: {}  threads: {}", self.model, self.threads)?;
+        writeln!(
+            f,
+            "model: {}  threads: {}  tool calls: {}",
+            self.model,
+            self.threads,
+            self.tool_format.as_deref().unwrap_or("none (answers without tools)")
+        )?;
+        for notice in &self.notices {
+            writeln!(f, "note: {notice}")?;
+        }
         let mut categories: Vec<&str> = self.cases.iter().map(|c| c.category).collect();
         categories.dedup();
         for cat in categories {

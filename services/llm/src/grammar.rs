@@ -2,35 +2,47 @@
 //! arguments that match the tool's JSON schema (types, enums, required keys), or plain spoken text; and the
 //! parser that turns a finished call back into a tool name and arguments.
 //!
-//! The call syntax is Qwen3's (Hermes-style): `<tool_call>\n{"name": "…", "arguments": {…}}\n</tool_call>`.
-//! Object keys come in the schema's order, optional ones may be left out; a plain answer cannot start with
-//! `<` or whitespace, so the first character decides which of the two the model is writing.
+//! The call syntax is the model family's ([`ToolFormat`]), e.g. Qwen3's (Hermes-style)
+//! `<tool_call>\n{"name": "…", "arguments": {…}}\n</tool_call>` or Llama 3's `{"name": "…", "parameters": {…}}`.
+//! Small objects accept their keys in any order, optional ones may be left out; a plain answer cannot start
+//! with `<`, `{`, `[` or whitespace, so the first character decides which of the two the model is writing.
+//! With no tools the grammar is the answer alone.
 
 use std::fmt::Write;
 
 use hearth_bus::tool::ToolSpec;
 use serde_json::Value;
 
-pub const CALL_OPEN: &str = "<tool_call>";
-pub const CALL_CLOSE: &str = "</tool_call>";
+use crate::tool_format::ToolFormat;
 /// Longest string argument, characters: bounds a call's length so it ends within the token limit.
 const MAX_STRING_CHARS: usize = 80;
 
-/// The grammar for `tools`; its root rule is `root`.
-pub fn grammar(tools: &[ToolSpec]) -> String {
+/// The grammar for calls of `tools` written in `format`; its root rule is `root`.
+pub fn grammar(format: ToolFormat, tools: &[ToolSpec]) -> String {
     let mut g = String::new();
-    g.push_str("root ::= think? (call | answer)\n");
+    g.push_str(if tools.is_empty() { "root ::= think? answer\n" } else { "root ::= think? (call | answer)\n" });
     g.push_str("think ::= \"<think>\" think-char* \"</think>\" [ \\n]*\n");
     g.push_str("think-char ::= [^<] | \"<\" [^/]\n");
-    g.push_str("answer ::= [^<\\x00-\\x20] answer-char*\n");
+    g.push_str("answer ::= [^<{[\\x00-\\x20] answer-char*\n");
     g.push_str("answer-char ::= [^\\x00-\\x08\\x0B-\\x1F\\x7F]\n");
+    if tools.is_empty() {
+        return g;
+    }
+    let (open, close) = format.wrapper();
     let alternatives: Vec<String> = tools.iter().map(|t| format!("call-{}", rule_name(t.name))).collect();
-    let _ = writeln!(g, "call ::= \"{}\\n{{\\\"name\\\": \\\"\" ({}) \"}}\\n{}\"", CALL_OPEN, alternatives.join(" | "), CALL_CLOSE);
+    let _ = writeln!(
+        g,
+        "call ::= {} ({}) {}",
+        gbnf_literal(&format!("{open}{{\"name\": \"")),
+        alternatives.join(" | "),
+        gbnf_literal(&format!("}}{close}"))
+    );
+    let args_key = gbnf_literal(&format!("\", \"{}\":", format.arguments_key()));
     let mut rules = Rules::default();
     for tool in tools {
         let name = rule_name(tool.name);
         let args = rules.value(&format!("{name}-args"), &tool.parameters);
-        let _ = writeln!(g, "call-{name} ::= {} \"\\\", \\\"arguments\\\":\" ws {args}", gbnf_literal(tool.name));
+        let _ = writeln!(g, "call-{name} ::= {} {args_key} ws {args}", gbnf_literal(tool.name));
     }
     g.push_str(&rules.text);
     g.push_str("ws ::= \" \"?\n");
@@ -178,20 +190,13 @@ pub struct ParsedCall {
     pub arguments: Value,
 }
 
-/// Parses `<tool_call>{…}</tool_call>` and checks it against `tools`. The grammar makes failure impossible for
+/// Parses a call written in `format` and checks it against `tools`. The grammar makes failure impossible for
 /// text it produced; this is the guard that a malformed or unknown call still never leaves the service.
-pub fn parse_call(text: &str, tools: &[ToolSpec]) -> Result<ParsedCall, String> {
-    let inner = text
-        .trim()
-        .strip_prefix(CALL_OPEN)
-        .and_then(|t| t.strip_suffix(CALL_CLOSE))
-        .ok_or_else(|| "not a complete <tool_call> block".to_string())?;
-    let v: Value = serde_json::from_str(inner.trim()).map_err(|e| format!("tool call is not JSON: {e}"))?;
-    let tool = v.get("name").and_then(Value::as_str).ok_or("tool call has no name")?;
+pub fn parse_call(format: ToolFormat, text: &str, tools: &[ToolSpec]) -> Result<ParsedCall, String> {
+    let (tool, arguments) = format.parse(text)?;
     let spec = tools.iter().find(|t| t.name == tool).ok_or_else(|| format!("unknown tool {tool}"))?;
-    let arguments = v.get("arguments").cloned().unwrap_or_else(|| Value::Object(Default::default()));
     validate(&arguments, &spec.parameters).map_err(|e| format!("{tool}: {e}"))?;
-    Ok(ParsedCall { tool: tool.to_string(), arguments })
+    Ok(ParsedCall { tool, arguments })
 }
 
 /// Checks `value` against the schema subset the catalog uses: type, enum, properties, required.
@@ -237,7 +242,7 @@ mod tests {
 
     #[test]
     fn grammar_covers_every_tool_with_its_keys() {
-        let g = grammar(&catalog());
+        let g = grammar(ToolFormat::Hermes, &catalog());
         for tool in catalog() {
             assert!(g.contains(&format!("\"{}\"", tool.name)), "{}", tool.name);
         }
@@ -251,12 +256,29 @@ mod tests {
     }
 
     #[test]
+    fn each_format_wraps_calls_its_own_way() {
+        let g = grammar(ToolFormat::Llama3, &catalog());
+        assert!(g.contains("call ::= \"{\\\"name\\\": \\\"\" (call-get-time | "), "{g}");
+        assert!(g.contains("call-get-time ::= \"get_time\" \"\\\", \\\"parameters\\\":\" ws \"{}\"\n"), "{g}");
+        let g = grammar(ToolFormat::Granite, &catalog());
+        assert!(g.contains("call ::= \"<|tool_call|>[{\\\"name\\\": \\\"\" ("), "{g}");
+        assert!(g.contains(") \"}]\"\n"), "{g}");
+        let g = grammar(ToolFormat::Hermes, &catalog());
+        assert!(g.contains("call ::= \"<tool_call>\\n{\\\"name\\\": \\\"\" ("), "{g}");
+        assert!(g.contains(") \"}\\n</tool_call>\"\n"), "{g}");
+        // No tools: the answer alone, and it still cannot open like a call.
+        let g = grammar(ToolFormat::Json, &[]);
+        assert!(g.starts_with("root ::= think? answer\n") && !g.contains("call"), "{g}");
+        assert!(g.contains("answer ::= [^<{[\\x00-\\x20]"), "{g}");
+    }
+
+    #[test]
     fn parses_and_checks_calls() {
         let tools = catalog();
-        let call = parse_call("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"location\": \"Paris\"}}\n</tool_call>", &tools)
+        let call = parse_call(ToolFormat::Hermes, "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"location\": \"Paris\"}}\n</tool_call>", &tools)
             .unwrap();
         assert_eq!(call, ParsedCall { tool: "get_weather".into(), arguments: json!({"location": "Paris"}) });
-        let call = parse_call("<tool_call>\n{\"name\": \"get_time\", \"arguments\": {}}\n</tool_call>", &tools).unwrap();
+        let call = parse_call(ToolFormat::Hermes, "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {}}\n</tool_call>", &tools).unwrap();
         assert_eq!(call.tool, "get_time");
         for bad in [
             "<tool_call>\n{\"name\": \"launch_rocket\", \"arguments\": {}}\n</tool_call>",
@@ -266,7 +288,7 @@ mod tests {
             "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"location\": \"Paris\"}\n</tool_call>",
             "<tool_call>\n{\"name\": \"get_weather\"",
         ] {
-            assert!(parse_call(bad, &tools).is_err(), "{bad}");
+            assert!(parse_call(ToolFormat::Hermes, bad, &tools).is_err(), "{bad}");
         }
     }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use hearth_llm::bench::{bench_llm, BenchOptions};
-use hearth_llm::eval::eval_routing;
+use hearth_llm::eval::{comparison_table, eval_routing};
 use hearth_llm::service::LlmPaths;
 use hearth_llm::LlmConfig;
 use hearth_node::NodeFile;
@@ -60,11 +60,12 @@ enum Command {
 
 #[derive(Subcommand)]
 enum Eval {
-    /// Does the model call the right tool (and no tool when none is wanted)?
+    /// Does the model call the right tool (and no tool when none is wanted)? Several `--model`s are run one
+    /// after the other and compared in one table.
     Routing {
-        /// The GGUF model to evaluate.
-        #[arg(long)]
-        model: PathBuf,
+        /// A GGUF model to evaluate (repeat to compare models).
+        #[arg(long, required = true)]
+        model: Vec<PathBuf>,
         /// Node config file whose `[llm]` settings to use (threads, context, sampling).
         #[arg(long)]
         config: Option<PathBuf>,
@@ -116,15 +117,37 @@ fn main() -> Result<()> {
             if let Some(t) = threads {
                 llm.threads = t;
             }
-            let report = eval_routing(&model, &llm, |case| {
+            let mut results = Vec::new();
+            for path in &model {
                 if !json {
-                    println!("{case}");
+                    println!("== {}", path.display());
                 }
-            })?;
+                let result = eval_routing(path, &llm, |case| {
+                    if !json {
+                        println!("{case}");
+                    }
+                });
+                match &result {
+                    Ok(report) if !json => println!("{report}\n"),
+                    Err(e) => eprintln!("{}: {e}", path.display()),
+                    Ok(_) => {}
+                }
+                results.push((path.display().to_string(), result.map_err(|e| e.to_string())));
+            }
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                let reports: Vec<_> = results
+                    .iter()
+                    .map(|(m, r)| match r {
+                        Ok(report) => serde_json::to_value(report),
+                        Err(e) => Ok(serde_json::json!({"model": m, "error": e})),
+                    })
+                    .collect::<Result<_, _>>()?;
+                println!("{}", serde_json::to_string_pretty(&serde_json::Value::Array(reports))?);
             } else {
-                println!("{report}");
+                println!("{}", comparison_table(&results));
+            }
+            if results.iter().all(|(_, r)| r.is_err()) {
+                anyhow::bail!("no model could be evaluated");
             }
         }
     }

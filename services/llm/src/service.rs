@@ -42,6 +42,7 @@ struct Job {
 /// From the engine thread to the bus.
 enum Note {
     Status(ServiceState, Option<String>),
+    Capabilities(Vec<String>),
     Event(String, LlmEvent),
 }
 
@@ -49,8 +50,7 @@ enum Note {
 pub async fn run(config: LlmConfig, paths: LlmPaths, bus: Bus, shutdown: Shutdown) -> Result<(), LlmError> {
     let Bus { client, mut inbox } = bus;
     client.subscribe_all_sites::<LlmRequest>().await?;
-    let model_name = paths.model.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    client.set_capabilities(vec![format!("llm:{model_name}"), "tool-calls".into()]).await?;
+    client.set_capabilities(vec![model_capability(&paths)]).await?;
     client.set_status(ServiceState::Unavailable, Some(format!("loading {}", paths.model.display()))).await?;
 
     let (job_tx, job_rx) = std_mpsc::channel::<Job>();
@@ -95,8 +95,18 @@ pub async fn run(config: LlmConfig, paths: LlmPaths, bus: Bus, shutdown: Shutdow
     Ok(())
 }
 
+fn model_capability(paths: &LlmPaths) -> String {
+    let name = paths.model.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    format!("llm:{name}")
+}
+
 async fn on_note(client: &BusClient, note: Note) {
     match note {
+        Note::Capabilities(capabilities) => {
+            if let Err(e) = client.set_capabilities(capabilities).await {
+                warn!(error = %e, "could not publish capabilities");
+            }
+        }
         Note::Status(state, detail) => {
             if let Err(e) = client.set_status(state, detail).await {
                 warn!(error = %e, "could not publish status");
@@ -128,7 +138,14 @@ fn engine_main(config: LlmConfig, paths: LlmPaths, jobs: std_mpsc::Receiver<Job>
         }
     };
     engine.set_cancel_flag(cancel);
-    let _ = notes.send(Note::Status(ServiceState::Online, None));
+    let mut capabilities = vec![model_capability(&paths)];
+    if !engine.tools().is_empty() {
+        capabilities.push("tool-calls".into());
+    }
+    let _ = notes.send(Note::Capabilities(capabilities));
+    // Online either way; what the user should know (tools off, a built-in template) rides along as the detail.
+    let detail = (!engine.notices().is_empty()).then(|| engine.notices().join("; "));
+    let _ = notes.send(Note::Status(ServiceState::Online, detail));
     info!(model = %paths.model.display(), prefix_tokens = engine.prefix_tokens(), "language model ready");
     while let Ok(job) = jobs.recv() {
         on_job(&mut engine, job, &notes);

@@ -1,6 +1,13 @@
-//! hearth-llm end to end with tiny GGUF models (fixtures/llm, made by make_gguf.py) through llama.cpp: the
-//! engine directly (prefix cache, saved state, grammar under random weights) and the service over a real
-//! broker (tool call, streamed sentences, missing model).
+//! hearth-llm end to end with tiny GGUF models (fixtures/llm, made by make_gguf.py, carrying Qwen3's chat
+//! template) through llama.cpp: the engine directly (prefix cache, saved state, grammar under random weights)
+//! and the service over a real broker (tool call, streamed sentences, missing model, unknown tool format).
+//! Modules: chat templates against Python jinja2 ([`templates`]) and the real Gemma 3 270M ([`real_gemma`]).
+
+#[path = "llm/templates.rs"]
+mod templates;
+
+#[path = "llm/real_gemma.rs"]
+mod real_gemma;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -66,7 +73,7 @@ fn a_follow_up_evaluates_only_the_new_turn() {
     let prefix = engine.prefix_tokens() as u32;
     let first = [user("Tell me about Paris.")];
     let (_, s1) = collect(&mut engine, &first);
-    assert!(s1.reused_tokens > prefix, "the prefix (and warm-up token) are cached: {s1:?}");
+    assert!(s1.reused_tokens >= prefix, "the prefix (up to the user's words) is cached: {s1:?}");
     assert!(s1.prompt_tokens < 40, "only the user turn is evaluated: {s1:?}");
 
     let follow = [
@@ -101,7 +108,7 @@ fn the_prefix_state_is_saved_and_restored() {
     assert_eq!(engine.startup.prefix_tokens, cold.prefix_tokens);
     let (warm_out, stats) = collect(&mut engine, &[user("Hi")]);
     assert_eq!(warm_out, cold_out);
-    assert!(stats.reused_tokens > cold.prefix_tokens);
+    assert!(stats.reused_tokens >= cold.prefix_tokens);
     drop(engine);
 
     // Another system prompt is another key: not restored, and the stale state is replaced.
@@ -182,7 +189,7 @@ struct Harness {
 
 /// Starts a broker, a test client (subscribed to llm events and the llm status) and the service; returns once
 /// the service has subscribed to requests (it says "loading" after that).
-async fn start_service(model: &Path, state_dir: Option<PathBuf>) -> (Harness, Bus) {
+async fn start_service(model: &Path, state_dir: Option<PathBuf>, config: LlmConfig) -> (Harness, Bus) {
     let broker = hearth_broker::start_on_free_ports().unwrap();
     let bus_config = BusConfig { host: "127.0.0.1".into(), port: broker.mqtt.port(), ..BusConfig::default() };
     let (test, test_conn) = Bus::connect(&bus_config, "test-brain", "kitchen").unwrap();
@@ -195,7 +202,7 @@ async fn start_service(model: &Path, state_dir: Option<PathBuf>) -> (Harness, Bu
     bus.client.wait_connected(WAIT).await.unwrap();
     let shutdown = Shutdown::new();
     let paths = LlmPaths { model: model.to_path_buf(), state_dir };
-    let service = tokio::spawn(hearth_llm::run(config(), paths, bus, shutdown.clone()));
+    let service = tokio::spawn(hearth_llm::run(config, paths, bus, shutdown.clone()));
     let loading = wait_status(&mut inbox, &[ServiceState::Unavailable]).await;
     assert!(loading.detail.unwrap().starts_with("loading"));
     (Harness { _broker: broker, shutdown, service, _conns: [conn, test_conn] }, Bus { client, inbox })
@@ -238,7 +245,7 @@ fn request(id: &str, messages: Vec<ChatMessage>) -> LlmRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_streams_a_tool_call_then_done() {
     let dir = tempfile::tempdir().unwrap();
-    let (h, Bus { client, mut inbox }) = start_service(&fixture("tool-call.gguf"), Some(dir.path().join("llm"))).await;
+    let (h, Bus { client, mut inbox }) = start_service(&fixture("tool-call.gguf"), Some(dir.path().join("llm")), config()).await;
     wait_status(&mut inbox, &[ServiceState::Online]).await;
     client.publish("kitchen", &request("r1", vec![user("Weather in Paris?")])).await.unwrap();
     let got = events(&mut inbox, "r1").await;
@@ -254,7 +261,7 @@ async fn service_streams_a_tool_call_then_done() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_streams_sentences_in_order_and_queues_requests() {
-    let (h, Bus { client, mut inbox }) = start_service(&fixture("answer.gguf"), None).await;
+    let (h, Bus { client, mut inbox }) = start_service(&fixture("answer.gguf"), None, config()).await;
     // Requests sent before the model is ready are queued, then served one at a time in order.
     client.publish("kitchen", &request("a", vec![user("Tell me about Paris.")])).await.unwrap();
     client.publish("kitchen", &request("b", vec![user("Again?")])).await.unwrap();
@@ -281,7 +288,7 @@ async fn service_streams_sentences_in_order_and_queues_requests() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_model_leaves_the_service_up_and_answers_with_errors() {
     let missing = PathBuf::from("/nonexistent/llm/Qwen3-4B-Instruct-2507-Q4_K_M.gguf");
-    let (h, Bus { client, mut inbox }) = start_service(&missing, None).await;
+    let (h, Bus { client, mut inbox }) = start_service(&missing, None, config()).await;
     let status = wait_status(&mut inbox, &[ServiceState::Unavailable]).await;
     let detail = status.detail.unwrap();
     assert!(detail.contains("missing /nonexistent/llm/Qwen3-4B-Instruct-2507-Q4_K_M.gguf"), "{detail}");
@@ -293,6 +300,66 @@ async fn a_missing_model_leaves_the_service_up_and_answers_with_errors() {
     h.service.await.unwrap().unwrap();
 }
 
+/// A chat template in no format Hearth knows (Phi-3's shape): the model is used without tools, and the
+/// service says so in its status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_tool_format_is_announced_and_the_model_answers_without_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("phi3.jinja");
+    std::fs::write(
+        &template,
+        "{% for m in messages %}<|{{ m.role }}|>\n{{ m.content }}<|end|>\n{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}",
+    )
+    .unwrap();
+    let config = LlmConfig { chat_template: Some(template.clone()), ..config() };
+
+    let model = LlmModel::load(&fixture("answer.gguf")).unwrap();
+    let mut engine = Engine::new(&model, &config, catalog(), None).unwrap();
+    assert!(engine.tools().is_empty());
+    assert!(!engine.prompt().prefix_text().contains("get_weather"), "no tools in the prompt");
+    let (outputs, _) = collect(&mut engine, &[user("Tell me about Paris.")]);
+    assert_eq!(outputs[0], Output::Sentence("Paris is the capital of France.".into()));
+    drop(engine);
+
+    let (h, Bus { client: _client, mut inbox }) = start_service(&fixture("answer.gguf"), None, config).await;
+    let status = wait_status(&mut inbox, &[ServiceState::Online]).await;
+    let detail = status.detail.expect("a notice");
+    assert!(detail.contains(&template.display().to_string()) && detail.contains("answers without tools"), "{detail}");
+    assert!(detail.contains("tool_format"), "says how to choose a format: {detail}");
+    h.shutdown.trigger();
+    h.service.await.unwrap().unwrap();
+}
+
+/// Every format's grammar is one llama.cpp accepts, and a chosen format overrides the detected one.
+#[test]
+fn every_tool_format_gives_a_grammar_llama_cpp_loads() {
+    use hearth_llm::tool_format::{ToolFormat, ToolFormatChoice};
+    let model = LlmModel::load(&fixture("answer.gguf")).unwrap();
+    for (choice, format) in [
+        (ToolFormatChoice::Hermes, Some(ToolFormat::Hermes)),
+        (ToolFormatChoice::Llama3, Some(ToolFormat::Llama3)),
+        (ToolFormatChoice::Granite, Some(ToolFormat::Granite)),
+        (ToolFormatChoice::Json, Some(ToolFormat::Json)),
+        (ToolFormatChoice::None, None),
+    ] {
+        let mut engine = Engine::new(&model, &LlmConfig { tool_format: choice, ..config() }, catalog(), None).unwrap();
+        assert_eq!(engine.prompt().tool_format(), format);
+        assert_eq!(engine.tools().is_empty(), format.is_none());
+        let (outputs, _) = collect(&mut engine, &[user("Tell me about Paris.")]);
+        assert_eq!(outputs[0], Output::Sentence("Paris is the capital of France.".into()), "{choice:?}");
+    }
+}
+
+/// The model's own template: the fixtures carry Qwen3's, so prompts are Qwen3's ChatML with its tools.
+#[test]
+fn the_gguf_chat_template_is_used() {
+    let model = LlmModel::load(&fixture("answer.gguf")).unwrap();
+    let engine = Engine::new(&model, &config(), catalog(), None).unwrap();
+    assert!(engine.notices().is_empty(), "{:?}", engine.notices());
+    assert_eq!(engine.prompt().tool_format(), Some(hearth_llm::tool_format::ToolFormat::Hermes));
+    assert!(engine.prompt().prefix_text().contains("<tools>\n{\"type\": \"function\""));
+}
+
 #[test]
 fn routing_eval_scores_a_model_that_always_calls_and_one_that_never_does() {
     let cases = hearth_llm::eval::CASES.len();
@@ -300,15 +367,34 @@ fn routing_eval_scores_a_model_that_always_calls_and_one_that_never_does() {
     let no_tool = hearth_llm::eval::CASES.iter().filter(|c| c.tool.is_none()).count();
 
     // Always get_weather(Paris): right only where the weather is wanted and the arguments fit.
-    let report = hearth_llm::eval::eval_routing(&fixture("tool-call.gguf"), &config(), |_| {}).unwrap();
-    assert_eq!(report.cases.len(), cases);
-    let passed: Vec<&str> = report.cases.iter().filter(|c| c.ok).map(|c| c.utterance).collect();
+    let calls = hearth_llm::eval::eval_routing(&fixture("tool-call.gguf"), &config(), |_| {}).unwrap();
+    assert_eq!(calls.cases.len(), cases);
+    let passed: Vec<&str> = calls.cases.iter().filter(|c| c.ok).map(|c| c.utterance).collect();
     assert_eq!(passed, ["What's the weather like?", "How warm is it in Paris right now?", "Do I need an umbrella today?"]);
-    assert!(report.cases.iter().filter(|c| c.expected.is_none()).all(|c| !c.tool_ok), "every trap is a false call");
+    assert!(calls.cases.iter().filter(|c| c.expected.is_none()).all(|c| !c.tool_ok), "every trap is a false call");
+    assert_eq!(calls.false_calls(), no_tool);
+    assert!(calls.median_first_call_ms().is_some() && calls.median_first_sentence_ms().is_none());
 
     // Never a tool: right on exactly the questions and traps that need none.
-    let report = hearth_llm::eval::eval_routing(&fixture("answer.gguf"), &config(), |_| {}).unwrap();
-    assert_eq!(report.cases.iter().filter(|c| c.ok).count(), no_tool);
-    assert!((report.accuracy() - no_tool as f64 / cases as f64).abs() < 1e-9);
-    assert!(report.generation_tokens_per_s() > 0.0);
+    let words = hearth_llm::eval::eval_routing(&fixture("answer.gguf"), &config(), |_| {}).unwrap();
+    assert_eq!(words.cases.iter().filter(|c| c.ok).count(), no_tool);
+    assert!((words.accuracy() - no_tool as f64 / cases as f64).abs() < 1e-9);
+    assert!(words.generation_tokens_per_s() > 0.0);
+    assert_eq!(words.false_calls(), 0);
+    assert!(words.median_first_sentence_ms().is_some());
+
+    // One table for the bake-off, a row per model, a failed model included.
+    let table = hearth_llm::eval::comparison_table(&[
+        ("/m/tool-call.gguf".into(), Ok(calls)),
+        ("/m/answer.gguf".into(), Ok(words)),
+        ("/m/missing.gguf".into(), Err("missing /m/missing.gguf".into())),
+    ]);
+    eprintln!("{table}");
+    let rows: Vec<&str> = table.lines().collect();
+    assert!(rows[0].starts_with("model") && rows[0].contains("weather") && rows[0].contains("false-calls"), "{table}");
+    let calls_row = rows.iter().find(|r| r.starts_with("tool-call.gguf")).expect("a row per model");
+    assert!(calls_row.contains(" 3/5 ") && calls_row.contains(&format!("{no_tool}/{no_tool}")) && calls_row.contains("hermes"), "{calls_row}");
+    let words_row = rows.iter().find(|r| r.starts_with("answer.gguf")).unwrap();
+    assert!(words_row.contains(&format!("0/{no_tool}")), "{words_row}");
+    assert!(rows.iter().any(|r| r.starts_with("missing.gguf") && r.contains("failed: missing")), "{table}");
 }
