@@ -19,6 +19,11 @@ pub const DEFAULT_QUESTION: &str = "What do you see?";
 /// Bytes of picture accepted from a camera, a URL or the bus by default (8 MiB).
 pub const DEFAULT_MAX_IMAGE_BYTES: u64 = 8 * 1024 * 1024;
 
+/// "missing <path> — run `hearth models pull smolvlm-256m`".
+pub fn missing_model_detail(path: &Path) -> String {
+    format!("missing {} — run `hearth models pull {DEFAULT_MODEL_NAME}`", path.display())
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct VisionConfig {

@@ -27,17 +27,12 @@ use llama_cpp_2::sampling::LlamaSampler;
 use serde::Serialize;
 use tracing::info;
 
-use crate::config::{VisionConfig, DEFAULT_MODEL_NAME, DEFAULT_QUESTION};
+use crate::config::{VisionConfig, DEFAULT_QUESTION};
 use crate::VisionError;
 
 /// llama.cpp's process-wide backend, shared with `hearth-llm`'s code (llama.cpp refuses a second init).
 fn backend() -> Result<&'static LlamaBackend, VisionError> {
     hearth_llm::engine::backend().map_err(|e| VisionError::Llama(e.to_string()))
-}
-
-/// "missing <path> — run `hearth models pull smolvlm-256m`".
-pub fn missing_model_detail(path: &Path) -> String {
-    format!("missing {} — run `hearth models pull {DEFAULT_MODEL_NAME}`", path.display())
 }
 
 /// The language model and where its projector is; the projector itself is loaded by [`Engine::new`].

@@ -15,13 +15,19 @@
 //! - [`engine`]: the model and projector, one answer sentence by sentence.
 //! - [`service`]: the vision service on the bus and its engine thread.
 //! - [`bench`]: `hearth-vision bench`, load, image tokens, encode and generation speed, splitting off and on.
+//!
+//! `engine`, `service` and `bench` need the `engine` feature (on by default: llama.cpp); without it the camera,
+//! picture and bus parts build alone.
 
+#[cfg(feature = "engine")]
 pub mod bench;
 pub mod camera;
 pub mod camera_service;
 pub mod config;
+#[cfg(feature = "engine")]
 pub mod engine;
 pub mod picture;
+#[cfg(feature = "engine")]
 pub mod service;
 #[cfg(target_os = "linux")]
 pub mod v4l2;
@@ -32,11 +38,12 @@ use thiserror::Error;
 
 pub use camera_service::run_camera;
 pub use config::{CameraConfig, VisionConfig};
+#[cfg(feature = "engine")]
 pub use service::{run, VisionPaths};
 
 #[derive(Debug, Error)]
 pub enum VisionError {
-    #[error("{}", engine::missing_model_detail(.path))]
+    #[error("{}", config::missing_model_detail(.path))]
     MissingModel { path: PathBuf },
     #[error("cannot load {path}: {why}")]
     Load { path: PathBuf, why: String },

@@ -57,17 +57,19 @@ struct Job {
 
 /// From the engine thread and the capture tasks to the bus loop.
 enum Note {
-    Status(ServiceState, Option<String>),
+    /// The engine's state, the status detail and, when unavailable, the spoken reason.
+    Status(ServiceState, Option<String>, &'static str),
     Sentence(Look, u32, String),
     Result(Look, ToolResult),
 }
 
 /// Whether the engine can take pictures now.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum EngineState {
     Loading,
     Ready,
-    Unavailable,
+    /// With the spoken reason.
+    Unavailable(&'static str),
 }
 
 /// Serves `look` calls until shutdown.
@@ -111,8 +113,8 @@ pub async fn run(config: VisionConfig, paths: VisionPaths, bus: Bus, shutdown: S
                 waiting.retain(|_, tx| !tx.is_closed());
                 let look = Look { site, question: look_question(&call.arguments), call, received: Instant::now() };
                 info!(site = %look.site, call_id = %look.call.call_id, question = ?look.question, "look");
-                if state == EngineState::Unavailable {
-                    let _ = note_tx.send(Note::Result(look.clone(), failure(&look, "the vision model is not installed.")));
+                if let EngineState::Unavailable(reason) = state {
+                    let _ = note_tx.send(Note::Result(look.clone(), failure(&look, reason)));
                     continue;
                 }
                 let (tx, rx) = oneshot::channel();
@@ -121,8 +123,8 @@ pub async fn run(config: VisionConfig, paths: VisionPaths, bus: Bus, shutdown: S
                 tokio::spawn(capture_then_queue(client.clone(), config.clone(), look, request_id, rx, job_tx.clone(), note_tx.clone()));
             }
             note = note_rx.recv() => match note {
-                Some(Note::Status(s, detail)) => {
-                    state = match s { ServiceState::Online => EngineState::Ready, _ => EngineState::Unavailable };
+                Some(Note::Status(s, detail, reason)) => {
+                    state = match s { ServiceState::Online => EngineState::Ready, _ => EngineState::Unavailable(reason) };
                     if let Err(e) = client.set_status(s, detail).await {
                         warn!(error = %e, "could not publish status");
                     }
@@ -227,7 +229,7 @@ fn engine_main(config: VisionConfig, paths: VisionPaths, jobs: std_mpsc::Receive
         Ok(warm_ms) => info!(warm_ms, load_ms = model.load_ms, mmproj_ms = engine.mmproj_load_ms, "vision model ready"),
         Err(e) => return serve_unavailable(&e, &jobs, &notes),
     }
-    let _ = notes.send(Note::Status(ServiceState::Online, None));
+    let _ = notes.send(Note::Status(ServiceState::Online, None, ""));
     while let Ok(job) = jobs.recv() {
         on_job(&mut engine, job, &notes);
     }
@@ -236,9 +238,13 @@ fn engine_main(config: VisionConfig, paths: VisionPaths, jobs: std_mpsc::Receive
 /// Answers every queued call with the reason, so nobody waits on a model that is not there.
 fn serve_unavailable(e: &VisionError, jobs: &std_mpsc::Receiver<Job>, notes: &mpsc::UnboundedSender<Note>) {
     error!(error = %e, "vision model unavailable");
-    let _ = notes.send(Note::Status(ServiceState::Unavailable, Some(e.to_string())));
+    let reason = match e {
+        VisionError::MissingModel { .. } => "the vision model is not installed.",
+        _ => "the vision model could not be loaded.",
+    };
+    let _ = notes.send(Note::Status(ServiceState::Unavailable, Some(e.to_string()), reason));
     while let Ok(job) = jobs.recv() {
-        let _ = notes.send(Note::Result(job.look.clone(), failure(&job.look, "the vision model is not installed.")));
+        let _ = notes.send(Note::Result(job.look.clone(), failure(&job.look, reason)));
     }
 }
 
