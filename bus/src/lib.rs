@@ -12,7 +12,7 @@
 //! - [`shutdown`]: the shutdown signal every loop selects on (SIGINT and SIGTERM).
 //! - [`ids`]: session, request and utterance ids.
 //! - One module per domain with its messages: [`audio`], [`wake`], [`listen`], [`asr`], [`brain`],
-//!   [`llm`], [`tool`], [`tts`], [`timer`], [`service`], [`ha`].
+//!   [`llm`], [`tool`], [`tts`], [`timer`], [`service`], [`ha`], [`vision`] (camera and `look`).
 
 pub mod asr;
 pub mod audio;
@@ -30,6 +30,7 @@ pub mod timer;
 pub mod tool;
 pub mod topic;
 pub mod tts;
+pub mod vision;
 pub mod wake;
 
 pub use client::{Bus, BusClient, BusConfig, Connection, Envelope, Inbox};

@@ -33,6 +33,9 @@ pub enum BenchWhat {
     Asr(Passthrough),
     /// Language model (runs `hearth-llm bench`).
     Llm(Passthrough),
+    /// Vision: image tokens, encode time and time to first sentence with splitting off and on (runs
+    /// `hearth-vision bench`).
+    Vision(Passthrough),
     /// Whole voice turns through `hearth up`: every stage boundary timed from the bus, on the fast path
     /// and through the language model, with models of the real shapes.
     E2e(e2e::E2eBenchArgs),
@@ -68,6 +71,7 @@ pub async fn run(file: &NodeFile, what: BenchWhat) -> anyhow::Result<ExitCode> {
         }
         BenchWhat::Asr(p) => sibling::exec(file, "hearth-asr", &["bench"], p.args),
         BenchWhat::Llm(p) => sibling::exec(file, "hearth-llm", &["bench"], p.args),
+        BenchWhat::Vision(p) => sibling::exec(file, "hearth-vision", &["bench"], p.args),
         BenchWhat::E2e(args) => e2e::run(file, args).await,
         BenchWhat::Intents(args) => super::intents::bench(args),
     }

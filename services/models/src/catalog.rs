@@ -50,6 +50,8 @@ const WHISPER: &str = "https://huggingface.co/ggerganov/whisper.cpp/resolve/main
 const QWEN: &str = "https://huggingface.co/unsloth/Qwen3-4B-Instruct-2507-GGUF/resolve/a06e946bb6b655725eafa393f4a9745d460374c9";
 const PIPER: &str = "https://huggingface.co/rhasspy/piper-voices/resolve/v1.0.0/en/en_US/lessac/medium";
 const OWW: &str = "https://github.com/dscripka/openWakeWord/releases/download/v0.5.1";
+/// Not pinned to a revision (none verified from here); the digests are recorded on first download.
+const SMOLVLM: &str = "https://huggingface.co/ggml-org/SmolVLM-256M-Instruct-GGUF/resolve/main";
 const SILERO: &str = "https://raw.githubusercontent.com/snakers4/silero-vad/v6.2.1/src/silero_vad/data";
 
 const OWW_LICENCE: &str = "openWakeWord's code is Apache-2.0, but its README puts all its pre-trained models under \
@@ -94,6 +96,16 @@ pub fn catalog() -> Vec<Model> {
                 Some(2_497_281_120),
                 Some("3605803b982cb64aead44f6c1b2ae36e3acdb41d8e46c8a94c6533bc4c67e597"),
             )],
+        },
+        Model {
+            name: "smolvlm-256m".into(),
+            description: "Vision (\"what do you see?\"): SmolVLM-256M-Instruct, Q8_0 GGUF and its projector (optional)".into(),
+            default: false,
+            licence: "Apache-2.0 (SmolVLM-256M-Instruct by Hugging Face; GGUF conversion by ggml-org)".into(),
+            files: vec![
+                file(&format!("{SMOLVLM}/SmolVLM-256M-Instruct-Q8_0.gguf"), "vision/SmolVLM-256M-Instruct-Q8_0.gguf", None, None),
+                file(&format!("{SMOLVLM}/mmproj-SmolVLM-256M-Instruct-Q8_0.gguf"), "vision/mmproj-SmolVLM-256M-Instruct-Q8_0.gguf", None, None),
+            ],
         },
         Model {
             name: "piper-en_US-lessac-medium".into(),
