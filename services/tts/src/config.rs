@@ -28,7 +28,9 @@ pub struct TtsConfig {
     pub espeak_voice: String,
     /// Speaking rate of the espeak-ng voice, words per minute (80 to 450).
     pub espeak_rate_wpm: u32,
-    /// espeak-ng data directory; absent means the library's default.
+    /// The folder holding `espeak-ng-data`; absent means the library's default. Piper voices were
+    /// trained on piper-tts's own espeak-ng data: pointing this at piper-tts's package folder gives
+    /// phoneme ids identical to piper-tts (Debian 12's data pronounces some vowels differently).
     pub espeak_data_dir: Option<PathBuf>,
     /// Longest audio chunk sent on `audio/play`, milliseconds.
     pub chunk_ms: u32,
