@@ -13,12 +13,15 @@ use crate::compile::{Expr, ListKind, Template};
 use crate::slots::{self, Fill};
 use crate::text::Token;
 
+/// Filled slots, in template order.
+pub(crate) type Slots = Vec<(Arc<str>, Value)>;
+
 /// The best match: which template, and the slots it filled.
 #[derive(Debug)]
 pub(crate) struct Found {
     pub template: usize,
     pub wild: usize,
-    pub slots: Vec<(Arc<str>, Value)>,
+    pub slots: Slots,
 }
 
 /// One utterance, prepared once for all templates.
@@ -72,11 +75,11 @@ enum Cont<'a> {
 struct Search<'a, 'u> {
     lists: &'a [ListKind],
     u: &'a Utterance<'u>,
-    caps: Vec<(Arc<str>, Value)>,
+    caps: Slots,
     wild: usize,
     /// A match must leave fewer wildcard words than this to count.
     limit: usize,
-    found: Option<(usize, Vec<(Arc<str>, Value)>)>,
+    found: Option<(usize, Slots)>,
     steps: usize,
 }
 

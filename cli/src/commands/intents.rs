@@ -37,7 +37,7 @@ pub struct Templates {
 
 #[derive(Args)]
 pub struct EvalArgs {
-    /// A labelled set in the same format (default: the one built in, 420 utterances the templates were
+    /// A labelled set in the same format (default: the one built in, 419 utterances the templates were
     /// tuned on).
     #[arg(long)]
     pub cases: Option<PathBuf>,
