@@ -82,7 +82,9 @@ fn a_follow_up_evaluates_only_the_new_turn() {
         user("And Lyon?"),
     ];
     let (_, s2) = collect(&mut engine, &follow);
-    assert!(s2.reused_tokens >= s1.reused_tokens + s1.prompt_tokens, "{s1:?} {s2:?}");
+    // Reused: all of the first turn but the empty think block that Qwen3's template writes after the
+    // generation prompt only (`<think>\n\n</think>\n\n`, 6 tokens here); history shows the reply without it.
+    assert!(s2.reused_tokens + 6 >= s1.reused_tokens + s1.prompt_tokens, "{s1:?} {s2:?}");
     let new_turn = "Paris is the capital of France. It has about 2.1 million people.<|im_end|>\n<|im_start|>user\nAnd Lyon?<|im_end|>\n<|im_start|>assistant\n";
     assert!((s2.prompt_tokens as usize) <= new_turn.len(), "{s2:?}");
 
