@@ -7,7 +7,7 @@
 //! which then decodes as many tokens as it wants; `--audio` feeds it a real recording.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use thiserror::Error;

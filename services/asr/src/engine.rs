@@ -48,6 +48,9 @@ pub struct DecodeOptions {
     pub temperature_fallback: bool,
     /// Stop a segment after this many tokens (0 = no limit). Only the benchmark sets it.
     pub max_tokens: u32,
+    /// Decode with timestamp tokens, in segments, as whisper does by default. Off for spoken
+    /// commands (fewer tokens to decode); `hearth transcribe --timestamps` turns it on.
+    pub timestamps: bool,
 }
 
 impl Default for DecodeOptions {
@@ -60,6 +63,7 @@ impl Default for DecodeOptions {
             audio_ctx_floor: 384,
             temperature_fallback: false,
             max_tokens: 0,
+            timestamps: false,
         }
     }
 }
@@ -76,6 +80,17 @@ pub struct Recognition {
     /// Highest no-speech probability among the segments.
     pub no_speech_prob: f32,
     pub processing_ms: u64,
+    /// The segments with their times (one segment without timestamps).
+    pub segments: Vec<Segment>,
+}
+
+/// A stretch of text with whisper's estimate of where it was said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// Milliseconds from the start of the audio.
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
 }
 
 pub struct Recognizer {
@@ -169,8 +184,8 @@ impl Recognizer {
         params.set_language(Some(o.language.as_str()));
         params.set_translate(false);
         params.set_no_context(true);
-        params.set_no_timestamps(true);
-        params.set_single_segment(true);
+        params.set_no_timestamps(!o.timestamps);
+        params.set_single_segment(!o.timestamps);
         params.set_suppress_blank(true);
         params.set_suppress_nst(true);
         params.set_print_special(false);
@@ -192,14 +207,19 @@ impl Recognizer {
         let mut text = String::new();
         let mut tokens = 0;
         let mut no_speech_prob = 0.0f32;
+        let mut segments = Vec::new();
         for segment in self.state.as_iter() {
-            text.push_str(&segment.to_str_lossy()?);
+            let piece = segment.to_str_lossy()?.into_owned();
+            // whisper.cpp counts time in centiseconds.
+            let ms = |cs: i64| cs.max(0) as u64 * 10;
+            segments.push(Segment { start_ms: ms(segment.start_timestamp()), end_ms: ms(segment.end_timestamp()), text: piece.clone() });
+            text.push_str(&piece);
             tokens += segment.n_tokens().max(0) as usize;
             no_speech_prob = no_speech_prob.max(segment.no_speech_probability());
         }
         let processing_ms = started.elapsed().as_millis() as u64;
         debug!(%text, tokens, audio_ctx, no_speech_prob, processing_ms, "transcribed");
-        Ok(Recognition { text, tokens, audio_ctx, no_speech_prob, processing_ms })
+        Ok(Recognition { text, tokens, audio_ctx, no_speech_prob, processing_ms, segments })
     }
 
     /// Whether whisper.cpp's model is multilingual (`context` is kept for its lifetime anyway).

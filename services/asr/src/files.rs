@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::audio::{duration_ms, pad_to_min, resample, WHISPER_RATE_HZ};
-use crate::engine::{EngineError, Recognizer};
+use crate::engine::{EngineError, Recognizer, Segment};
 use crate::filter::{classify, Heard};
 
 #[derive(Debug, Error)]
@@ -56,6 +56,8 @@ pub struct FileTranscript {
     /// Encoder frames used.
     pub audio_ctx: u32,
     pub tokens: usize,
+    /// whisper's segments with their times.
+    pub segments: Vec<Segment>,
 }
 
 impl FileTranscript {
@@ -88,6 +90,7 @@ pub fn transcribe_samples(engine: &mut Recognizer, path: &Path, samples: Vec<f32
         processing_ms: r.processing_ms,
         audio_ctx: r.audio_ctx,
         tokens: r.tokens,
+        segments: r.segments,
     })
 }
 

@@ -37,7 +37,7 @@ pub mod wer;
 use thiserror::Error;
 
 pub use config::AsrConfig;
-pub use engine::{DecodeOptions, EngineError, Recognition, Recognizer};
+pub use engine::{DecodeOptions, EngineError, Recognition, Recognizer, Segment};
 pub use service::run;
 
 #[derive(Debug, Error)]

@@ -41,6 +41,9 @@ struct Decoding {
     /// CPU threads (default: the configured count, else min(4, cores)).
     #[arg(long)]
     threads: Option<u32>,
+    /// Decode with timestamps, in segments (whisper's default mode; the service decodes without).
+    #[arg(long)]
+    timestamps: bool,
 }
 
 impl Decoding {
@@ -55,6 +58,7 @@ impl Decoding {
             audio_ctx_floor: self.audio_ctx_floor.unwrap_or(asr.audio_ctx_floor),
             temperature_fallback: asr.temperature_fallback,
             max_tokens: 0,
+            timestamps: self.timestamps,
         };
         Ok(Recognizer::load(&path, hearth_asr::config::DEFAULT_MODEL_NAME, options)?)
     }
@@ -178,6 +182,11 @@ fn transcribe(file: &NodeFile, files: &[PathBuf], verbose: bool, decoding: &Deco
                 t.tokens,
                 t.raw
             );
+            if t.segments.len() > 1 || decoding.timestamps {
+                for s in &t.segments {
+                    println!("  [{:>7.2} → {:>7.2} s]{}", s.start_ms as f64 / 1000.0, s.end_ms as f64 / 1000.0, s.text);
+                }
+            }
         }
     }
     Ok(())

@@ -96,6 +96,7 @@ fn decode_options(config: &AsrConfig) -> DecodeOptions {
         audio_ctx_floor: config.audio_ctx_floor,
         temperature_fallback: config.temperature_fallback,
         max_tokens: 0,
+        timestamps: false,
     }
 }
 
