@@ -16,8 +16,8 @@
 //! - [`service`]: the vision service on the bus and its engine thread.
 //! - [`bench`]: `hearth-vision bench`, load, image tokens, encode and generation speed, splitting off and on.
 //!
-//! `engine`, `service` and `bench` need the `engine` feature (on by default: llama.cpp); without it the camera,
-//! picture and bus parts build alone.
+//! `engine`, `service`, `bench` and the `hearth-vision` program need the `engine` feature (llama.cpp with its
+//! multimodal library); without it the camera, picture and bus parts build alone.
 
 #[cfg(feature = "engine")]
 pub mod bench;

@@ -39,6 +39,10 @@ pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage, PictureError> {
         Ok(f @ (ImageFormat::Jpeg | ImageFormat::Png)) => f,
         _ => return Err(PictureError::NotAnImage),
     };
+    // The JPEG decoder fills a cut-off picture with grey rather than failing: refuse it here.
+    if format == ImageFormat::Jpeg && !ends_with_jpeg_eoi(bytes) {
+        return Err(PictureError::Damaged("it is cut off (no end-of-image marker)".into()));
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE_PX);
@@ -56,6 +60,12 @@ pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage, PictureError> {
         return Err(PictureError::Damaged("it has no pixels".into()));
     }
     Ok(decoded.into_rgb8())
+}
+
+/// Whether JPEG data ends with its end-of-image marker (FF D9), ignoring the zero padding some cameras append.
+fn ends_with_jpeg_eoi(bytes: &[u8]) -> bool {
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    bytes[..end].ends_with(&[0xFF, 0xD9])
 }
 
 fn dimensions(bytes: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
@@ -113,6 +123,16 @@ mod tests {
         assert!(matches!(decode(html, MAX), Err(PictureError::NotAnImage)));
         let err = decode(b"\xFF\xD8\xFF\xE0 almost a jpeg", MAX).unwrap_err();
         assert!(matches!(err, PictureError::Damaged(_)), "{err}");
+        // Zero padding after the end marker (some MJPEG cameras) is fine; garbage inside is not.
+        let mut padded = jpeg.clone();
+        padded.extend_from_slice(&[0; 16]);
+        assert!(decode(&padded, MAX).is_ok());
+        let mut corrupt = jpeg.clone();
+        let mid = corrupt.len() / 2;
+        corrupt[mid..mid + 64].fill(0xFF);
+        if let Ok(image) = decode(&corrupt, MAX) {
+            assert_eq!(image.dimensions(), (320, 240), "a corrupt body may decode, but never to a wrong size");
+        }
     }
 
     #[test]
