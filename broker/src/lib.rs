@@ -5,13 +5,22 @@
 //! thread for the life of the process; [`start`] returns once the listeners accept connections.
 //! Retained messages and wills live in memory only: durable state (timers) is kept by the services.
 //!
+//! Memory stays bounded whoever stops reading: each subscription filter keeps its messages in a log of
+//! at most two segments, and a client that falls further behind than that log skips ahead to its
+//! oldest message (its backlog is dropped, never queued without end). Other clients read the same log
+//! with their own cursors and are not held back. Each skip is logged and counted
+//! ([`BrokerHandle::lagging_skips`]); see `architecture.md` beside this crate's `Cargo.toml`.
+//!
 //! # Layout
 //! - [`config`]: the `[broker]` table, its validation, and the translation to rumqttd's config.
 //! - [`start`], [`BrokerHandle`]: run and wait for readiness; [`start_on_free_ports`] for tests.
+//! - [`alerts`]: counts the clients that fell behind their log and skipped ahead.
 
+mod alerts;
 pub mod config;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
@@ -40,6 +49,15 @@ pub struct BrokerHandle {
     pub mqtt5: Option<SocketAddr>,
     /// WebSocket (MQTT 3.1.1 over WS) address, if enabled.
     pub websocket: Option<SocketAddr>,
+    skips: Arc<alerts::SkipCounter>,
+}
+
+impl BrokerHandle {
+    /// How many times a client fell further behind than its subscription's log holds and skipped
+    /// ahead, dropping its backlog, since the broker started. Updated about once a second.
+    pub fn lagging_skips(&self) -> u64 {
+        self.skips.total()
+    }
 }
 
 /// Validates `config`, starts the broker on its own thread and returns when a TCP client can connect
@@ -52,13 +70,16 @@ pub fn start(config: &BrokerConfig) -> Result<BrokerHandle, BrokerError> {
         TcpListener::bind(addr).map_err(|source| BrokerError::PortTaken { key, addr, source })?;
     }
     let rumqttd_config = config.to_rumqttd();
+    let skips = Arc::new(alerts::SkipCounter::default());
+    let counter = skips.clone();
     std::thread::Builder::new().name("broker".into()).spawn(move || {
         let mut broker = rumqttd::Broker::new(rumqttd_config);
+        alerts::watch(&broker, counter);
         if let Err(error) = broker.start() {
             tracing::error!(%error, "broker stopped");
         }
     })?;
-    let handle = BrokerHandle { mqtt: config.mqtt, mqtt5: config.mqtt5, websocket: config.websocket };
+    let handle = BrokerHandle { mqtt: config.mqtt, mqtt5: config.mqtt5, websocket: config.websocket, skips };
     wait_until_accepting(connect_addr(handle.mqtt), Duration::from_secs(10))?;
     info!(mqtt = %handle.mqtt, mqtt5 = ?handle.mqtt5, websocket = ?handle.websocket, "broker ready");
     Ok(handle)

@@ -156,7 +156,8 @@ impl Inbox {
 
 /// The state the reconnect loop re-publishes after each ConnAck.
 struct Presence {
-    filters: Vec<String>,
+    /// Every filter subscribed so far, with the QoS it was asked at.
+    filters: Vec<(String, QoS)>,
     status: ServiceStatus,
     info: ServiceInfo,
 }
@@ -351,8 +352,8 @@ impl ReconnectLoop {
     /// `try_` calls because the event loop that would drain a full queue is this very task.
     fn announce(&self) {
         let presence = self.presence.lock().unwrap_or_else(|e| e.into_inner());
-        for filter in &presence.filters {
-            if let Err(error) = self.client.try_subscribe(filter.clone(), QoS::AtLeastOnce) {
+        for (filter, qos) in &presence.filters {
+            if let Err(error) = self.client.try_subscribe(filter.clone(), *qos) {
                 warn!(%filter, %error, "resubscribe failed");
             }
         }
@@ -380,27 +381,32 @@ impl BusClient {
         &self.service
     }
 
-    /// Subscribes now and after every reconnect.
+    /// Subscribes now and after every reconnect, at QoS 1: every message on the filter, audio included,
+    /// comes with the broker's flow control (for tools and tests that watch the whole tree).
     pub async fn subscribe(&self, filter: impl Into<String>) -> Result<(), BusError> {
-        let filter = filter.into();
+        self.subscribe_at(filter.into(), QoS::AtLeastOnce).await
+    }
+
+    async fn subscribe_at(&self, filter: String, qos: QoS) -> Result<(), BusError> {
         {
             let mut p = self.presence.lock().unwrap_or_else(|e| e.into_inner());
-            if !p.filters.contains(&filter) {
-                p.filters.push(filter.clone());
+            match p.filters.iter_mut().find(|(f, _)| *f == filter) {
+                Some(known) => known.1 = qos,
+                None => p.filters.push((filter.clone(), qos)),
             }
         }
-        self.client.subscribe(filter, QoS::AtLeastOnce).await?;
+        self.client.subscribe(filter, qos).await?;
         Ok(())
     }
 
-    /// Subscribes to message type `M` on every site.
+    /// Subscribes to message type `M` on every site, at `M`'s QoS.
     pub async fn subscribe_all_sites<M: Message>(&self) -> Result<(), BusError> {
-        self.subscribe(topic::filter_all_sites::<M>()).await
+        self.subscribe_at(topic::filter_all_sites::<M>(), qos_of::<M>()).await
     }
 
-    /// Subscribes to message type `M` on one site.
+    /// Subscribes to message type `M` on one site, at `M`'s QoS.
     pub async fn subscribe_site<M: Message>(&self, site: &str) -> Result<(), BusError> {
-        self.subscribe(topic::topic_of::<M>(site)).await
+        self.subscribe_at(topic::topic_of::<M>(site), qos_of::<M>()).await
     }
 
     /// Publishes `msg` on its topic for `site`.
@@ -411,11 +417,7 @@ impl BusClient {
     /// Publishes `msg` on an explicit topic (for topics with a variable last level, such as tool calls).
     /// Audio goes at QoS 0 (a late frame is worthless); events at QoS 1.
     pub async fn publish_on<M: Message>(&self, topic: String, msg: &M) -> Result<(), BusError> {
-        let qos = match M::ENCODING {
-            Encoding::Msgpack => QoS::AtMostOnce,
-            Encoding::Json => QoS::AtLeastOnce,
-        };
-        self.client.publish(topic, qos, M::RETAIN, msg.to_payload()?).await?;
+        self.client.publish(topic, qos_of::<M>(), M::RETAIN, msg.to_payload()?).await?;
         Ok(())
     }
 
@@ -463,6 +465,20 @@ impl BusClient {
             Ok(Ok(_)) => Ok(()),
             _ => Err(BusError::NotConnected { addr: self.addr.to_string(), waited_ms: timeout.as_millis() as u64 }),
         }
+    }
+}
+
+/// The QoS of message type `M`, both ways: audio (msgpack) at 0, events at 1.
+///
+/// Subscribing at the message's own QoS matters as much as publishing at it: rumqttd forwards at the
+/// subscription's QoS rather than the lower of the two, so a QoS 1 subscription turns every QoS 0 audio
+/// frame into a QoS 1 delivery that needs a PUBACK and waits in rumqttd's fixed window of 100
+/// unacknowledged messages per connection. That window, not the broker's routing, held the embedded
+/// broker to a few thousand frames a second (issue 22).
+fn qos_of<M: Message>() -> QoS {
+    match M::ENCODING {
+        Encoding::Msgpack => QoS::AtMostOnce,
+        Encoding::Json => QoS::AtLeastOnce,
     }
 }
 
