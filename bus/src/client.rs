@@ -35,6 +35,10 @@ pub struct BusConfig {
     pub max_packet_bytes: usize,
     /// MQTT keep-alive, seconds.
     pub keep_alive_s: u64,
+    /// Send each message at once rather than letting the kernel hold a small write back until the
+    /// previous one is acknowledged (Nagle's algorithm). On by default: audio frames are small, 50 a
+    /// second, and a held-back frame waits for the broker's delayed ACK (tens of milliseconds).
+    pub tcp_nodelay: bool,
 }
 
 impl Default for BusConfig {
@@ -46,6 +50,7 @@ impl Default for BusConfig {
             password: None,
             max_packet_bytes: 4 * 1024 * 1024,
             keep_alive_s: 15,
+            tcp_nodelay: true,
         }
     }
 }
@@ -59,6 +64,7 @@ impl fmt::Debug for BusConfig {
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .field("max_packet_bytes", &self.max_packet_bytes)
             .field("keep_alive_s", &self.keep_alive_s)
+            .field("tcp_nodelay", &self.tcp_nodelay)
             .finish()
     }
 }
@@ -229,7 +235,10 @@ impl Bus {
             ));
         }
         let presence_flag = presence;
-        let (client, eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
+        let (client, mut eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
+        let mut network = eventloop.network_options();
+        network.set_tcp_nodelay(config.tcp_nodelay);
+        eventloop.set_network_options(network);
         let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
         let (connected_tx, connected) = watch::channel(false);
         let presence = Arc::new(Mutex::new(Presence {

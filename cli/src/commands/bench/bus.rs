@@ -26,24 +26,57 @@ pub struct BusBenchArgs {
     /// Sites streaming at once, one publisher each.
     #[arg(long, default_value_t = 1)]
     pub sites: usize,
+    /// Rounds, each measuring every broker in turn (the first one alternating), so that a busy spell on
+    /// the machine does not land on one broker only. Latencies are pooled, burst rates averaged.
+    #[arg(long, default_value_t = 2)]
+    pub rounds: usize,
     /// Subscribe at QoS 1 as `hearth tap` and whole-tree test probes do, instead of at the frames' own
     /// QoS 0 as wake and listen do. rumqttd then delivers every frame at QoS 1 (it does not lower the
     /// delivery to the publish QoS), through its window of 100 unacknowledged messages per client.
     #[arg(long)]
     pub subscribe_qos1: bool,
+    /// Let the kernel batch the clients' small writes (Nagle's algorithm, `bus.tcp_nodelay = false`).
+    #[arg(long)]
+    pub nagle: bool,
     /// Skip mosquitto even if it is installed.
     #[arg(long)]
     pub no_mosquitto: bool,
 }
 
+/// What one broker measured in one round.
+struct Round {
+    /// Publish-to-delivery latencies of the paced frames, every subscriber's copy, milliseconds.
+    latencies_ms: Vec<f64>,
+    paced_lost: u64,
+    /// Frames a second that reached the slowest subscriber, all sites together.
+    burst_fps: f64,
+    burst_lost: u64,
+}
+
+/// A broker's figures over all rounds.
 struct Figures {
     p50_ms: f64,
     p99_ms: f64,
     max_ms: f64,
     paced_lost: u64,
-    /// Frames a second that reached the slowest subscriber, all sites together.
     burst_fps: f64,
     burst_lost: u64,
+}
+
+impl Figures {
+    fn of(rounds: &[Round]) -> Self {
+        let mut lat: Vec<f64> = rounds.iter().flat_map(|r| r.latencies_ms.iter().copied()).collect();
+        lat.sort_by(|a, b| a.total_cmp(b));
+        let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
+        Self {
+            p50_ms: pct(0.5),
+            p99_ms: pct(0.99),
+            max_ms: lat.last().copied().unwrap_or(f64::NAN),
+            paced_lost: rounds.iter().map(|r| r.paced_lost).sum(),
+            burst_fps: rounds.iter().map(|r| r.burst_fps).sum::<f64>() / rounds.len().max(1) as f64,
+            burst_lost: rounds.iter().map(|r| r.burst_lost).sum(),
+        }
+    }
 }
 
 /// A subscriber gives up waiting after this long without a frame (the missing ones count as lost).
@@ -54,16 +87,24 @@ const BURST_BASE: u64 = 1_000_000;
 pub async fn run(args: BusBenchArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.sites >= 1 && args.subscribers >= 1, "--sites and --subscribers must be at least 1");
     anyhow::ensure!(args.paced_frames >= 1 && args.burst_frames >= 1, "send at least one frame in each phase");
+    anyhow::ensure!(args.rounds >= 1, "--rounds must be at least 1");
     let embedded = hearth_broker::start_on_free_ports()?;
-    let mut rows = vec![("hearth (rumqttd)", measure(embedded.mqtt.port(), &args).await?)];
+    let mut brokers = vec![("hearth (rumqttd)", embedded.mqtt.port())];
     let mut _mosquitto = None;
     if !args.no_mosquitto {
         match start_mosquitto() {
             Ok((child, port)) => {
                 _mosquitto = Some(child);
-                rows.push(("mosquitto", measure(port, &args).await?));
+                brokers.push(("mosquitto", port));
             }
             Err(e) => eprintln!("mosquitto not measured: {e}"),
+        }
+    }
+    let mut rounds: Vec<Vec<Round>> = brokers.iter().map(|_| Vec::new()).collect();
+    for round in 0..args.rounds {
+        for k in 0..brokers.len() {
+            let b = (k + round) % brokers.len();
+            rounds[b].push(measure(brokers[b].1, &args).await?);
         }
     }
     println!(
@@ -75,9 +116,19 @@ pub async fn run(args: BusBenchArgs) -> anyhow::Result<ExitCode> {
     if args.subscribe_qos1 {
         println!("subscribed at QoS 1 (--subscribe-qos1)");
     }
-    println!("latency: {} paced frames per site, every subscriber's copy; burst: {} frames per site, rate at the slowest subscriber", args.paced_frames, args.burst_frames);
+    if args.nagle {
+        println!("clients with Nagle's algorithm (--nagle)");
+    }
+    println!(
+        "{} round(s); latency: {} paced frames per site, every subscriber's copy; burst: {} frames per site, rate at the slowest subscriber; embedded broker skips: {}",
+        args.rounds,
+        args.paced_frames,
+        args.burst_frames,
+        embedded.lagging_skips()
+    );
     println!("{:<18} {:>9} {:>9} {:>9} {:>6} {:>12} {:>10} {:>6}", "broker", "p50 ms", "p99 ms", "max ms", "lost", "burst fps", "Mbit/s", "lost");
-    for (name, f) in rows {
+    for ((name, _), rounds) in brokers.iter().zip(&rounds) {
+        let f = Figures::of(rounds);
         let mbit_s = f.burst_fps * (MIC_FRAME_SAMPLES * 2) as f64 * 8.0 / 1e6;
         println!(
             "{:<18} {:>9.3} {:>9.3} {:>9.3} {:>6} {:>12.0} {:>10.1} {:>6}",
@@ -120,8 +171,8 @@ fn frame_of(envelope: &hearth_bus::Envelope) -> Option<(usize, u64)> {
     Some((site, envelope.decode::<AudioFrame>()?.seq))
 }
 
-async fn measure(port: u16, args: &BusBenchArgs) -> anyhow::Result<Figures> {
-    let config = BusConfig { host: "127.0.0.1".into(), port, ..BusConfig::default() };
+async fn measure(port: u16, args: &BusBenchArgs) -> anyhow::Result<Round> {
+    let config = BusConfig { host: "127.0.0.1".into(), port, tcp_nodelay: !args.nagle, ..BusConfig::default() };
     let mut connections: Vec<Connection> = Vec::new();
     let mut publishers: Vec<BusClient> = Vec::new();
     for i in 0..args.sites {
@@ -198,8 +249,6 @@ async fn measure(port: u16, args: &BusBenchArgs) -> anyhow::Result<Figures> {
         latencies.extend(lat);
         inboxes.push(inbox);
     }
-    latencies.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
     let paced_lost = (n * args.sites as u64 * args.subscribers as u64).saturating_sub(latencies.len() as u64);
 
     // Throughput: every site publishes as fast as its client can.
@@ -257,10 +306,8 @@ async fn measure(port: u16, args: &BusBenchArgs) -> anyhow::Result<Figures> {
     for conn in connections {
         conn.close().await;
     }
-    Ok(Figures {
-        p50_ms: pct(0.5),
-        p99_ms: pct(0.99),
-        max_ms: latencies.last().copied().unwrap_or(f64::NAN),
+    Ok(Round {
+        latencies_ms: latencies,
         paced_lost,
         burst_fps,
         burst_lost: (n * args.sites as u64 * args.subscribers as u64).saturating_sub(burst_got),
