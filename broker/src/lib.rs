@@ -15,9 +15,11 @@
 //! - [`config`]: the `[broker]` table, its validation, and the translation to rumqttd's config.
 //! - [`start`], [`BrokerHandle`]: run and wait for readiness; [`start_on_free_ports`] for tests.
 //! - [`alerts`]: counts the clients that fell behind their log and skipped ahead.
+//! - [`nodelay`]: turns Nagle's algorithm off on rumqttd's listeners (rumqttd has no setting for it).
 
 mod alerts;
 pub mod config;
+mod nodelay;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -81,8 +83,29 @@ pub fn start(config: &BrokerConfig) -> Result<BrokerHandle, BrokerError> {
     })?;
     let handle = BrokerHandle { mqtt: config.mqtt, mqtt5: config.mqtt5, websocket: config.websocket, skips };
     wait_until_accepting(connect_addr(handle.mqtt), Duration::from_secs(10))?;
+    turn_nagle_off(config);
     info!(mqtt = %handle.mqtt, mqtt5 = ?handle.mqtt5, websocket = ?handle.websocket, "broker ready");
     Ok(handle)
+}
+
+/// Sets TCP_NODELAY on every listener once rumqttd has bound it (each listener has its own thread), so
+/// that the connections they accept inherit it. See [`nodelay`].
+fn turn_nagle_off(config: &BrokerConfig) {
+    let ports: Vec<u16> = config.listeners().iter().map(|(_, a)| a.port()).collect();
+    let started = Instant::now();
+    let mut done: Vec<u16> = Vec::new();
+    while done.len() < ports.len() {
+        let pending: Vec<u16> = ports.iter().copied().filter(|p| !done.contains(p)).collect();
+        done.extend(nodelay::set_on_local_ports(&pending));
+        if done.len() >= ports.len() {
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(5) {
+            tracing::warn!(?pending, "Nagle's algorithm is still on for these broker ports: small messages may wait for delayed ACKs");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Starts a loopback broker on free ports (for tests and benchmarks).
