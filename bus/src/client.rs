@@ -482,8 +482,7 @@ impl BusClient {
 /// Subscribing at the message's own QoS matters as much as publishing at it: rumqttd forwards at the
 /// subscription's QoS rather than the lower of the two, so a QoS 1 subscription turns every QoS 0 audio
 /// frame into a QoS 1 delivery that needs a PUBACK and waits in rumqttd's fixed window of 100
-/// unacknowledged messages per connection. That window, not the broker's routing, held the embedded
-/// broker to a few thousand frames a second (issue 22).
+/// unacknowledged messages per connection (broker/architecture.md).
 fn qos_of<M: Message>() -> QoS {
     match M::ENCODING {
         Encoding::Msgpack => QoS::AtMostOnce,

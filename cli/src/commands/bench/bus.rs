@@ -108,7 +108,7 @@ pub async fn run(args: BusBenchArgs) -> anyhow::Result<ExitCode> {
         }
     }
     println!(
-        "20 ms audio frames ({} bytes of PCM each), QoS 0, loopback: {} site(s) streaming, {} subscriber(s) to every site's frames",
+        "20 ms audio frames ({} bytes of PCM each), QoS 0, loopback, TCP_NODELAY on both brokers: {} site(s) streaming, {} subscriber(s) to every site's frames",
         MIC_FRAME_SAMPLES * 2,
         args.sites,
         args.subscribers
@@ -320,7 +320,12 @@ fn start_mosquitto() -> anyhow::Result<(KillOnDrop, u16)> {
     let dir = std::env::temp_dir().join(format!("hearth-bench-mosquitto-{port}"));
     std::fs::create_dir_all(&dir)?;
     let conf = dir.join("mosquitto.conf");
-    std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmessage_size_limit 0\n"))?;
+    // Nagle's algorithm off, as on the embedded broker (see broker/architecture.md), so that the rows
+    // compare the brokers and not their socket options.
+    std::fs::write(
+        &conf,
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmessage_size_limit 0\nset_tcp_nodelay true\n"),
+    )?;
     let program = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].into_iter().find(|p| std::path::Path::new(p).is_file())
         .ok_or_else(|| anyhow::anyhow!("not installed (apt-get install mosquitto)"))?;
     let child = std::process::Command::new(program)
