@@ -160,9 +160,19 @@ impl BrokerConfig {
             v4: Some(server("mqtt", self.mqtt)),
             v5: self.mqtt5.map(|a| server("mqtt5", a)),
             ws: self.websocket.map(|a| server("websocket", a)),
+            // rumqttd's timer unwraps both intervals whichever is set, so meters get a (rare) one too.
+            metrics: Some(HashMap::from([
+                (rumqttd::MetricType::Alerts, push_interval(crate::alerts::PUSH_INTERVAL_S)),
+                (rumqttd::MetricType::Meters, push_interval(3600)),
+            ])),
             ..Default::default()
         }
     }
+}
+
+/// rumqttd's `MetricSettings` has no public constructor, only its serde form.
+fn push_interval(seconds: u64) -> rumqttd::MetricSettings {
+    toml::from_str(&format!("push_interval = {seconds}")).expect("literal settings")
 }
 
 #[cfg(test)]

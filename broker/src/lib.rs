@@ -5,13 +5,24 @@
 //! thread for the life of the process; [`start`] returns once the listeners accept connections.
 //! Retained messages and wills live in memory only: durable state (timers) is kept by the services.
 //!
+//! Memory stays bounded whoever stops reading: each subscription filter keeps its messages in a log of
+//! at most two segments, and a client that falls further behind than that log skips ahead to its
+//! oldest message (its backlog is dropped, never queued without end). Other clients read the same log
+//! with their own cursors and are not held back. Each skip is logged and counted
+//! ([`BrokerHandle::lagging_skips`]); see `architecture.md` beside this crate's `Cargo.toml`.
+//!
 //! # Layout
 //! - [`config`]: the `[broker]` table, its validation, and the translation to rumqttd's config.
 //! - [`start`], [`BrokerHandle`]: run and wait for readiness; [`start_on_free_ports`] for tests.
+//! - [`alerts`]: counts the clients that fell behind their log and skipped ahead.
+//! - [`nodelay`]: turns Nagle's algorithm off on rumqttd's listeners (rumqttd has no setting for it).
 
+mod alerts;
 pub mod config;
+mod nodelay;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
@@ -40,6 +51,15 @@ pub struct BrokerHandle {
     pub mqtt5: Option<SocketAddr>,
     /// WebSocket (MQTT 3.1.1 over WS) address, if enabled.
     pub websocket: Option<SocketAddr>,
+    skips: Arc<alerts::SkipCounter>,
+}
+
+impl BrokerHandle {
+    /// How many times a client fell further behind than its subscription's log holds and skipped
+    /// ahead, dropping its backlog, since the broker started. Updated about once a second.
+    pub fn lagging_skips(&self) -> u64 {
+        self.skips.total()
+    }
 }
 
 /// Validates `config`, starts the broker on its own thread and returns when a TCP client can connect
@@ -52,16 +72,44 @@ pub fn start(config: &BrokerConfig) -> Result<BrokerHandle, BrokerError> {
         TcpListener::bind(addr).map_err(|source| BrokerError::PortTaken { key, addr, source })?;
     }
     let rumqttd_config = config.to_rumqttd();
+    let skips = Arc::new(alerts::SkipCounter::default());
+    let counter = skips.clone();
     std::thread::Builder::new().name("broker".into()).spawn(move || {
         let mut broker = rumqttd::Broker::new(rumqttd_config);
+        alerts::watch(&broker, counter);
         if let Err(error) = broker.start() {
             tracing::error!(%error, "broker stopped");
         }
     })?;
-    let handle = BrokerHandle { mqtt: config.mqtt, mqtt5: config.mqtt5, websocket: config.websocket };
+    let handle = BrokerHandle { mqtt: config.mqtt, mqtt5: config.mqtt5, websocket: config.websocket, skips };
     wait_until_accepting(connect_addr(handle.mqtt), Duration::from_secs(10))?;
+    turn_nagle_off(config);
     info!(mqtt = %handle.mqtt, mqtt5 = ?handle.mqtt5, websocket = ?handle.websocket, "broker ready");
     Ok(handle)
+}
+
+/// Sets TCP_NODELAY on every listener once rumqttd has bound it (each listener has its own thread), so
+/// that the connections they accept inherit it. See [`nodelay`].
+fn turn_nagle_off(config: &BrokerConfig) {
+    let ports: Vec<u16> = config.listeners().iter().map(|(_, a)| a.port()).collect();
+    if !std::path::Path::new("/proc/self/fd").is_dir() {
+        tracing::warn!(?ports, "no /proc/self/fd: Nagle's algorithm stays on for the broker's connections");
+        return;
+    }
+    let started = Instant::now();
+    let mut done: Vec<u16> = Vec::new();
+    while done.len() < ports.len() {
+        let pending: Vec<u16> = ports.iter().copied().filter(|p| !done.contains(p)).collect();
+        done.extend(nodelay::set_on_local_ports(&pending));
+        if done.len() >= ports.len() {
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(5) {
+            tracing::warn!(?pending, "Nagle's algorithm is still on for these broker ports: small messages may wait for delayed ACKs");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Starts a loopback broker on free ports (for tests and benchmarks).

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use hearth_bus::audio::AudioFrame;
+use hearth_bus::listen::Utterance;
 use hearth_bus::service::{status_topic, ServiceState, ServiceStatus};
 use hearth_bus::wake::WakeDetected;
 use hearth_bus::{Bus, BusConfig, Envelope, Inbox, Message};
@@ -28,6 +29,7 @@ async fn events_audio_status_and_last_will() {
     lc.wait_connected(WAIT).await.unwrap();
     lc.subscribe_all_sites::<WakeDetected>().await.unwrap();
     lc.subscribe_all_sites::<AudioFrame>().await.unwrap();
+    lc.subscribe_all_sites::<Utterance>().await.unwrap();
     lc.subscribe("hearth/+/service/+/status").await.unwrap();
 
     let (talker, talker_conn) = Bus::connect(&config, "test-talker", "kitchen").unwrap();
@@ -47,6 +49,18 @@ async fn events_audio_status_and_last_will() {
     let e = next_matching(&mut li, |e| e.is::<WakeDetected>()).await;
     assert!(e.decode::<WakeDetected>().is_none());
     assert!(hearth_bus::codec::dropped_payloads()["hearth/kitchen/wake/detected"] >= 1);
+
+    // A 30 s utterance (960 KiB of PCM) arrives whole on a QoS 0 subscription, as ASR takes it.
+    let utterance = Utterance {
+        session_id: "s1".into(),
+        sample_rate_hz: 16_000,
+        channels: 1,
+        pcm: vec![3u8; 30 * 16_000 * 2],
+        timestamp_ms: 5,
+    };
+    talker.client.publish("kitchen", &utterance).await.unwrap();
+    let e = next_matching(&mut li, |e| e.is::<Utterance>()).await;
+    assert_eq!(e.decode::<Utterance>().unwrap(), utterance);
 
     // A one-second utterance-sized audio payload passes the raised packet limits.
     let samples = vec![1000i16; 16_000 * 10];

@@ -35,6 +35,10 @@ pub struct BusConfig {
     pub max_packet_bytes: usize,
     /// MQTT keep-alive, seconds.
     pub keep_alive_s: u64,
+    /// Send each message at once rather than letting the kernel hold a small write back until the
+    /// previous one is acknowledged (Nagle's algorithm). On by default: audio frames are small, 50 a
+    /// second, and a held-back frame waits for the broker's delayed ACK (tens of milliseconds).
+    pub tcp_nodelay: bool,
 }
 
 impl Default for BusConfig {
@@ -46,6 +50,7 @@ impl Default for BusConfig {
             password: None,
             max_packet_bytes: 4 * 1024 * 1024,
             keep_alive_s: 15,
+            tcp_nodelay: true,
         }
     }
 }
@@ -59,6 +64,7 @@ impl fmt::Debug for BusConfig {
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .field("max_packet_bytes", &self.max_packet_bytes)
             .field("keep_alive_s", &self.keep_alive_s)
+            .field("tcp_nodelay", &self.tcp_nodelay)
             .finish()
     }
 }
@@ -156,7 +162,8 @@ impl Inbox {
 
 /// The state the reconnect loop re-publishes after each ConnAck.
 struct Presence {
-    filters: Vec<String>,
+    /// Every filter subscribed so far, with the QoS it was asked at.
+    filters: Vec<(String, QoS)>,
     status: ServiceStatus,
     info: ServiceInfo,
     /// The status (state and detail) last published on the current connection; `None` while not
@@ -231,7 +238,10 @@ impl Bus {
             ));
         }
         let presence_flag = presence;
-        let (client, eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
+        let (client, mut eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
+        let mut network = eventloop.network_options();
+        network.set_tcp_nodelay(config.tcp_nodelay);
+        eventloop.set_network_options(network);
         let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
         let (connected_tx, connected) = watch::channel(false);
         let presence = Arc::new(Mutex::new(Presence {
@@ -356,8 +366,8 @@ impl ReconnectLoop {
     /// `try_` calls because the event loop that would drain a full queue is this very task.
     fn announce(&self) {
         let mut presence = self.presence.lock().unwrap_or_else(|e| e.into_inner());
-        for filter in &presence.filters {
-            if let Err(error) = self.client.try_subscribe(filter.clone(), QoS::AtLeastOnce) {
+        for (filter, qos) in &presence.filters {
+            if let Err(error) = self.client.try_subscribe(filter.clone(), *qos) {
                 warn!(%filter, %error, "resubscribe failed");
             }
         }
@@ -386,27 +396,32 @@ impl BusClient {
         &self.service
     }
 
-    /// Subscribes now and after every reconnect.
+    /// Subscribes now and after every reconnect, at QoS 1: every message on the filter, audio included,
+    /// comes with the broker's flow control (for tools and tests that watch the whole tree).
     pub async fn subscribe(&self, filter: impl Into<String>) -> Result<(), BusError> {
-        let filter = filter.into();
+        self.subscribe_at(filter.into(), QoS::AtLeastOnce).await
+    }
+
+    async fn subscribe_at(&self, filter: String, qos: QoS) -> Result<(), BusError> {
         {
             let mut p = self.presence.lock().unwrap_or_else(|e| e.into_inner());
-            if !p.filters.contains(&filter) {
-                p.filters.push(filter.clone());
+            match p.filters.iter_mut().find(|(f, _)| *f == filter) {
+                Some(known) => known.1 = qos,
+                None => p.filters.push((filter.clone(), qos)),
             }
         }
-        self.client.subscribe(filter, QoS::AtLeastOnce).await?;
+        self.client.subscribe(filter, qos).await?;
         Ok(())
     }
 
-    /// Subscribes to message type `M` on every site.
+    /// Subscribes to message type `M` on every site, at `M`'s QoS.
     pub async fn subscribe_all_sites<M: Message>(&self) -> Result<(), BusError> {
-        self.subscribe(topic::filter_all_sites::<M>()).await
+        self.subscribe_at(topic::filter_all_sites::<M>(), qos_of::<M>()).await
     }
 
-    /// Subscribes to message type `M` on one site.
+    /// Subscribes to message type `M` on one site, at `M`'s QoS.
     pub async fn subscribe_site<M: Message>(&self, site: &str) -> Result<(), BusError> {
-        self.subscribe(topic::topic_of::<M>(site)).await
+        self.subscribe_at(topic::topic_of::<M>(site), qos_of::<M>()).await
     }
 
     /// Publishes `msg` on its topic for `site`.
@@ -417,11 +432,7 @@ impl BusClient {
     /// Publishes `msg` on an explicit topic (for topics with a variable last level, such as tool calls).
     /// Audio goes at QoS 0 (a late frame is worthless); events at QoS 1.
     pub async fn publish_on<M: Message>(&self, topic: String, msg: &M) -> Result<(), BusError> {
-        let qos = match M::ENCODING {
-            Encoding::Msgpack => QoS::AtMostOnce,
-            Encoding::Json => QoS::AtLeastOnce,
-        };
-        self.client.publish(topic, qos, M::RETAIN, msg.to_payload()?).await?;
+        self.client.publish(topic, qos_of::<M>(), M::RETAIN, msg.to_payload()?).await?;
         Ok(())
     }
 
@@ -476,6 +487,19 @@ impl BusClient {
             Ok(Ok(_)) => Ok(()),
             _ => Err(BusError::NotConnected { addr: self.addr.to_string(), waited_ms: timeout.as_millis() as u64 }),
         }
+    }
+}
+
+/// The QoS of message type `M`, both ways: audio (msgpack) at 0, events at 1.
+///
+/// Subscribing at the message's own QoS matters as much as publishing at it: rumqttd forwards at the
+/// subscription's QoS rather than the lower of the two, so a QoS 1 subscription turns every QoS 0 audio
+/// frame into a QoS 1 delivery that needs a PUBACK and waits in rumqttd's fixed window of 100
+/// unacknowledged messages per connection (broker/architecture.md).
+fn qos_of<M: Message>() -> QoS {
+    match M::ENCODING {
+        Encoding::Msgpack => QoS::AtMostOnce,
+        Encoding::Json => QoS::AtLeastOnce,
     }
 }
 
