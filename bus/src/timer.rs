@@ -1,5 +1,6 @@
 //! Timers: their state for Home Assistant and the announcement when one is due. Timers are set,
-//! cancelled and queried through tool calls (`set_timer`, `cancel_timer`, `timer_status`).
+//! cancelled, extended and queried through tool calls (`set_timer`, `cancel_timer`, `extend_timer`,
+//! `timer_status`).
 
 use serde::{Deserialize, Serialize};
 

@@ -49,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         what: EvalWhat,
     },
+    /// Try sentences against the local intent templates.
+    Intents {
+        #[command(subcommand)]
+        command: commands::intents::IntentsCommand,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -61,12 +66,14 @@ enum EvalWhat {
     /// Does a language model call the right tool, and no tool when none is wanted? Accuracy and speed over
     /// a fixed set of utterances (runs `hearth-llm eval routing --model PATH`).
     Routing(commands::sibling::Passthrough),
+    /// Local intent templates: precision and recall over labelled utterances, with each failure.
+    Intents(commands::intents::EvalArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // Interactive commands print their own results; keep their logs to warnings.
-    let quiet = matches!(cli.command, Command::Say(_) | Command::Tap(_) | Command::Bench { .. } | Command::Eval { .. });
+    let quiet = matches!(cli.command, Command::Say(_) | Command::Tap(_) | Command::Intents { .. } | Command::Bench { .. } | Command::Eval { .. });
     hearth_node::logging::init_with(if quiet { "warn" } else { "info" });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -97,6 +104,8 @@ fn main() -> std::process::ExitCode {
                 commands::sibling::exec(&file, "hearth-llm", &["eval", "routing"], p.args)
             }
             Command::Bench { what } => commands::bench::run(&file, what).await,
+            Command::Intents { command } => commands::intents::run(command),
+            Command::Eval { what: EvalWhat::Intents(args) } => commands::intents::eval(args),
         }
     });
     match result {

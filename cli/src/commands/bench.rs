@@ -32,6 +32,8 @@ pub enum BenchWhat {
     /// Whole voice turns through `hearth up`: every stage boundary timed from the bus, on the fast path
     /// and through the language model, with models of the real shapes.
     E2e(e2e::E2eBenchArgs),
+    /// Local intent templates: matching cost per utterance over the eval set.
+    Intents(super::intents::BenchArgs),
 }
 
 #[derive(Args)]
@@ -61,6 +63,7 @@ pub async fn run(file: &NodeFile, what: BenchWhat) -> anyhow::Result<ExitCode> {
         BenchWhat::Asr(p) => sibling::exec(file, "hearth-asr", &["bench"], p.args),
         BenchWhat::Llm(p) => sibling::exec(file, "hearth-llm", &["bench"], p.args),
         BenchWhat::E2e(args) => e2e::run(file, args).await,
+        BenchWhat::Intents(args) => super::intents::bench(args),
     }
 }
 

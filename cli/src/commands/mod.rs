@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod broker;
+pub mod intents;
 pub mod models;
 pub mod say;
 pub mod sibling;

@@ -4,6 +4,9 @@
 use hearth_bus::timer::Timer;
 use hearth_node::words;
 
+/// Longest timer, also after time is added: one day.
+pub const MAX_DURATION_S: u64 = 86_400;
+
 /// What a `cancel_timer` call asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CancelTarget {
@@ -80,6 +83,43 @@ impl TimerBook {
         };
         self.timers.retain(|t| !chosen.iter().any(|c| c.id == t.id));
         (chosen, sentence)
+    }
+
+    /// Adds `seconds` to the timer called `name`, or to the only one at `site`; returns the changed timer
+    /// (if any) and the sentence to speak.
+    pub fn extend(&mut self, site: &str, name: Option<&str>, seconds: u64, now_ms: i64) -> (Option<Timer>, String) {
+        let here = self.for_site(site);
+        let chosen: Vec<&Timer> = match name {
+            Some(n) => here.iter().filter(|t| same_name(t, n)).collect(),
+            None => here.iter().collect(),
+        };
+        let target = match (name, here.len(), chosen.as_slice()) {
+            (_, 0, _) => return (None, "You don't have any timers running.".to_string()),
+            (Some(n), _, []) => return (None, format!("I couldn't find a {n} timer.")),
+            (_, _, [one]) => (*one).clone(),
+            (_, n, _) => {
+                let labels: Vec<String> = here.iter().map(label).collect();
+                return (None, format!("You have {} timers: {}. Say which one to add time to.", words::number(n as u64), labels.join(", ")));
+            }
+        };
+        let left_s = ((target.due_at_ms - now_ms).max(0) as u64).div_ceil(1000);
+        if left_s + seconds > MAX_DURATION_S {
+            return (None, "Timers can run for at most one day.".to_string());
+        }
+        let Some(timer) = self.timers.iter_mut().find(|t| t.id == target.id) else {
+            return (None, "You don't have any timers running.".to_string());
+        };
+        timer.due_at_ms += seconds as i64 * 1000;
+        timer.duration_ms += seconds * 1000;
+        let changed = timer.clone();
+        self.timers.sort_by_key(|t| t.due_at_ms);
+        let sentence = format!(
+            "Okay, I added {} to {}. {} left.",
+            words::duration(seconds),
+            label(&target),
+            capitalise(&words::duration(left_s + seconds))
+        );
+        (Some(changed), sentence)
     }
 
     /// The spoken answer to "how long is left", for one named timer or all at `site`.
@@ -189,6 +229,25 @@ mod tests {
         book.add(timer("c", None, 30, 0));
         assert_eq!(book.cancel("default", &CancelTarget::All).1, "Okay, I cancelled all two timers.");
         assert!(book.all().is_empty());
+    }
+
+    #[test]
+    fn adding_time() {
+        let mut book = TimerBook::default();
+        assert_eq!(book.extend("default", None, 60, 0).1, "You don't have any timers running.");
+        book.add(timer("a", Some("pasta"), 600, 0));
+        let (changed, s) = book.extend("default", None, 300, 120_000);
+        assert_eq!(s, "Okay, I added five minutes to your pasta timer. Thirteen minutes left.");
+        let changed = changed.unwrap();
+        assert_eq!((changed.due_at_ms, changed.duration_ms), (900_000, 900_000));
+        assert_eq!(book.next_due_ms(), Some(900_000));
+        book.add(timer("b", None, 60, 0));
+        assert!(book.extend("default", None, 60, 0).1.ends_with("Say which one to add time to."));
+        assert_eq!(book.extend("default", Some("rice"), 60, 0).1, "I couldn't find a rice timer.");
+        assert!(book.extend("default", Some("Pasta"), 60, 0).0.is_some());
+        assert_eq!(book.extend("default", Some("pasta"), 86_400, 0).1, "Timers can run for at most one day.");
+        // The other timer is now due first.
+        assert_eq!(book.next_due_ms(), Some(60_000));
     }
 
     #[test]

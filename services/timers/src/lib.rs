@@ -1,4 +1,5 @@
-//! The timers service: `set_timer`, `cancel_timer` and `timer_status` tool calls, durable timers that
+//! The timers service: `set_timer`, `cancel_timer`, `extend_timer` and `timer_status` tool calls (the
+//! last also lists them), durable timers that
 //! survive restarts, and announcements (a chime, `timer/done`, and a spoken sentence) when one is due.
 //! Timers that fell due while the service was down are announced when it starts.
 //!
@@ -23,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tracing::{info, warn};
 
-use book::{announcement, CancelTarget, TimerBook};
+use book::{announcement, CancelTarget, TimerBook, MAX_DURATION_S};
 use store::TimerStore;
 
 #[derive(Debug, Error)]
@@ -48,9 +49,7 @@ impl TimersConfig {
     }
 }
 
-const SERVED: &[&str] = &[names::SET_TIMER, names::CANCEL_TIMER, names::TIMER_STATUS];
-/// Longest timer: one day.
-const MAX_DURATION_S: u64 = 86_400;
+const SERVED: &[&str] = &[names::SET_TIMER, names::CANCEL_TIMER, names::EXTEND_TIMER, names::TIMER_STATUS];
 
 /// Serves timer tools until shutdown.
 pub async fn run(store: TimerStore, bus: Bus, shutdown: Shutdown) -> Result<(), TimersError> {
@@ -91,7 +90,8 @@ pub async fn run(store: TimerStore, bus: Bus, shutdown: Shutdown) -> Result<(), 
     Ok(())
 }
 
-fn on_tool_call(book: &mut TimerBook, store: &TimerStore, site: &str, call: &ToolCall) -> ToolResult {
+/// Answers one timer tool call (public for tests: the service is this plus the bus).
+pub fn on_tool_call(book: &mut TimerBook, store: &TimerStore, site: &str, call: &ToolCall) -> ToolResult {
     let args = &call.arguments;
     let name = args.get("name").and_then(|v| v.as_str()).map(str::trim).filter(|s| !s.is_empty()).map(String::from);
     let (ok, sentence) = match call.tool.as_str() {
@@ -123,6 +123,14 @@ fn on_tool_call(book: &mut TimerBook, store: &TimerStore, site: &str, call: &Too
             let (removed, sentence) = book.cancel(site, &target);
             (!removed.is_empty(), sentence)
         }
+        names::EXTEND_TIMER => match args.get("duration_seconds").and_then(|v| v.as_f64()) {
+            Some(s) if s >= 1.0 && s <= MAX_DURATION_S as f64 => {
+                let (changed, sentence) = book.extend(site, name.as_deref(), s.round() as u64, now_ms());
+                (changed.is_some(), sentence)
+            }
+            Some(_) => (false, "I can add between one second and one day to a timer.".to_string()),
+            None => (false, "How much time should I add?".to_string()),
+        },
         names::TIMER_STATUS => (true, book.status(site, name.as_deref(), now_ms())),
         other => (false, format!("I can't do {other}.")),
     };
@@ -170,5 +178,38 @@ async fn announce_due(client: &BusClient, book: &mut TimerBook, store: &TimerSto
 async fn publish_state(client: &BusClient, book: &TimerBook, site: &str) {
     if let Err(error) = client.publish(site, &TimerState { timers: book.for_site(site) }).await {
         warn!(%error, "could not publish timer state");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn call(tool: &str, arguments: serde_json::Value) -> ToolCall {
+        ToolCall { call_id: "c".into(), session_id: None, tool: tool.into(), arguments }
+    }
+
+    /// The calls the fast path makes for "set a pasta timer", "add five minutes", "what timers do I
+    /// have", "cancel all timers", as the service answers them.
+    #[test]
+    fn set_extend_list_and_cancel_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TimerStore::new(dir.path().join("timers.json"));
+        let mut book = TimerBook::default();
+        let r = on_tool_call(&mut book, &store, "kitchen", &call(names::SET_TIMER, json!({"duration_seconds": 600, "name": "pasta"})));
+        assert!(r.ok, "{r:?}");
+        let r = on_tool_call(&mut book, &store, "kitchen", &call(names::EXTEND_TIMER, json!({"duration_seconds": 300})));
+        assert!(r.ok && r.sentence.starts_with("Okay, I added five minutes to your pasta timer."), "{r:?}");
+        assert_eq!(r.data.as_ref().unwrap()["timers"][0]["duration_ms"], json!(900_000));
+        on_tool_call(&mut book, &store, "kitchen", &call(names::SET_TIMER, json!({"duration_seconds": 60})));
+        let r = on_tool_call(&mut book, &store, "kitchen", &call(names::TIMER_STATUS, json!({})));
+        assert!(r.sentence.starts_with("You have two timers."), "{r:?}");
+        let r = on_tool_call(&mut book, &store, "kitchen", &call(names::EXTEND_TIMER, json!({"duration_seconds": 0})));
+        assert!(!r.ok);
+        let r = on_tool_call(&mut book, &store, "kitchen", &call(names::CANCEL_TIMER, json!({"all": true})));
+        assert_eq!(r.sentence, "Okay, I cancelled all two timers.");
+        // Saved after every call: a restart finds none.
+        assert!(store.load().unwrap().is_empty());
     }
 }

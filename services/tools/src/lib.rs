@@ -6,8 +6,10 @@
 //! with a sentence saying what went wrong.
 //!
 //! # Layout
-//! - [`clock`]: `get_time`, `get_date`.
+//! - [`clock`]: `get_time` (here or in a named place), `get_date`.
 //! - [`weather`]: `get_weather` through Open-Meteo.
+//! - [`outlook`]: the answers to "will it rain?", "will it snow?", "how cold is it?".
+//! - [`volume`]: `set_volume`, through the audio service's `audio/volume/set`.
 //! - [`wikipedia`]: `wikipedia` summaries, cleaned for speech.
 //! - [`http`]: the shared HTTP client (User-Agent, time limits, size cap).
 //! - [`config`]: the `[tools]` table.
@@ -15,13 +17,18 @@
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod outlook;
 pub mod testkit;
+pub mod volume;
 pub mod weather;
 pub mod wikipedia;
 
 use std::future::Future;
 use std::sync::Arc;
 
+use std::collections::HashMap;
+
+use hearth_bus::audio::{SetVolume, Volume};
 use hearth_bus::service::ServiceState;
 use hearth_bus::tool::{call_filter, names, ToolCall, ToolResult};
 use hearth_bus::{Bus, BusClient, BusError, Shutdown};
@@ -41,7 +48,7 @@ pub enum ToolsError {
 }
 
 /// The tools this service answers.
-pub const SERVED: &[&str] = &[names::GET_TIME, names::GET_DATE, names::GET_WEATHER, names::WIKIPEDIA];
+pub const SERVED: &[&str] = &[names::GET_TIME, names::GET_DATE, names::GET_WEATHER, names::WIKIPEDIA, names::SET_VOLUME];
 
 /// Everything a call needs, shared by the tasks serving calls.
 #[derive(Debug, Clone)]
@@ -56,11 +63,12 @@ impl Tools {
         Ok(Tools { config: Arc::new(config), http })
     }
 
-    /// Answers one call; never fails: problems become a spoken sentence with `ok: false`.
+    /// Answers one call; never fails: problems become a spoken sentence with `ok: false`. `set_volume` is
+    /// answered by [`run`], which follows each site's speaker level on the bus.
     pub async fn on_tool_call(&self, call: &ToolCall) -> ToolResult {
         let args = &call.arguments;
         let answer = match call.tool.as_str() {
-            names::GET_TIME => Answer::done(clock::time_sentence(&self.config.clock()), None),
+            names::GET_TIME => self.time(args).await,
             names::GET_DATE => Answer::done(clock::date_sentence(&self.config.clock()), None),
             names::GET_WEATHER => self.weather(args).await,
             names::WIKIPEDIA => self.wikipedia(args).await,
@@ -76,13 +84,39 @@ impl Tools {
         }
     }
 
+    /// The time here, or in a named place (its time zone from the geocoder).
+    async fn time(&self, args: &Value) -> Answer {
+        let clock = self.config.clock();
+        let Some(location) = string_arg(args, "location") else {
+            return Answer::done(clock::time_sentence(&clock), None);
+        };
+        match self.within_deadline(weather::geocode(&self.http, &self.config.weather, location)).await {
+            Some(Ok(place)) => {
+                let name = place.name.clone().unwrap_or_else(|| location.to_owned());
+                let sentence = place.timezone.as_deref().and_then(|tz| clock::time_in_place_sentence(&clock, tz, &name));
+                match sentence {
+                    Some(s) => Answer::done(s, Some(serde_json::json!({"location": name, "timezone": place.timezone}))),
+                    None => Answer::failed(format!("I don't know which time zone {name} is in.")),
+                }
+            }
+            Some(Err(e)) => {
+                warn!(tool = names::GET_TIME, location, error = %e, "place lookup failed");
+                Answer::failed(e.sentence())
+            }
+            None => Answer::failed(weather::unreachable_sentence()),
+        }
+    }
+
     async fn weather(&self, args: &Value) -> Answer {
         let location = string_arg(args, "location");
         let Some(day) = weather::Day::parse(string_arg(args, "day")) else {
             let day = string_arg(args, "day").unwrap_or_default().to_owned();
             return Answer::failed(weather::WeatherError::UnsupportedDay(day).sentence());
         };
-        let lookup = weather::lookup(&self.http, &self.config.weather, location, day);
+        let Some(question) = outlook::Question::parse(string_arg(args, "question")) else {
+            return Answer::failed("I can tell the weather, the temperature, and whether rain or snow is expected.".into());
+        };
+        let lookup = weather::lookup(&self.http, &self.config.weather, location, day, question);
         match self.within_deadline(lookup).await {
             Some(Ok(report)) => Answer::done(report.sentence, Some(report.data)),
             Some(Err(e)) => {
@@ -149,9 +183,12 @@ pub async fn run(config: ToolsConfig, bus: Bus, shutdown: Shutdown) -> Result<()
     for tool in SERVED {
         client.subscribe(call_filter(tool)).await?;
     }
+    // The speaker level each site last announced, for "louder" and "quieter".
+    client.subscribe_all_sites::<Volume>().await?;
     client.set_capabilities(SERVED.iter().map(|t| format!("tool:{t}")).collect()).await?;
     client.set_status(ServiceState::Online, None).await?;
     info!(tools = ?SERVED, "tools ready");
+    let mut volumes: HashMap<String, u8> = HashMap::new();
     let mut calls = JoinSet::new();
     loop {
         tokio::select! {
@@ -160,10 +197,34 @@ pub async fn run(config: ToolsConfig, bus: Bus, shutdown: Shutdown) -> Result<()
             Some(_) = calls.join_next(), if !calls.is_empty() => {}
             envelope = inbox.recv() => {
                 let Some(envelope) = envelope else { break };
-                let (Some(site), Some(call)) = (envelope.site().map(str::to_owned), envelope.decode::<ToolCall>()) else {
+                let Some(site) = envelope.site().map(str::to_owned) else { continue };
+                if let Some(v) = envelope.decode::<Volume>() {
+                    volumes.insert(site, v.volume);
                     continue;
-                };
+                }
+                let Some(call) = envelope.decode::<ToolCall>() else { continue };
                 debug!(tool = %call.tool, call_id = %call.call_id, %site, "tool call");
+                if call.tool == names::SET_VOLUME {
+                    // Quick and ordered with the volume announcements: answered here, not on a task.
+                    let change = volume::change(volumes.get(&site).copied(), &call.arguments);
+                    if let Some(level) = change.level {
+                        if let Err(error) = client.publish(&site, &SetVolume { volume: level }).await {
+                            warn!(%error, "could not ask for the new volume");
+                        }
+                        volumes.insert(site.clone(), level);
+                    }
+                    let data = change.level.map(|level| serde_json::json!({ "volume": level }));
+                    let result = ToolResult {
+                        call_id: call.call_id,
+                        session_id: call.session_id,
+                        tool: call.tool,
+                        ok: change.ok,
+                        sentence: change.sentence,
+                        data,
+                    };
+                    publish_result(&client, &site, result).await;
+                    continue;
+                }
                 let (tools, client) = (tools.clone(), client.clone());
                 calls.spawn(async move {
                     let result = tools.on_tool_call(&call).await;

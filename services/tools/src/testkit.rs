@@ -124,7 +124,7 @@ pub fn call(tool: &str, arguments: serde_json::Value) -> ToolCall {
     ToolCall { call_id: format!("c-{tool}"), session_id: Some("s1".into()), tool: tool.into(), arguments }
 }
 
-/// Open-Meteo's geocoding answer: Paris (two of them, the first is France's), nothing for other names.
+/// Open-Meteo's geocoding answer: Paris (two of them, the first is France's), Tokyo, nothing for other names.
 pub fn geocoding(r: &Request) -> Reply {
     match r.query("name").as_deref() {
         Some("Paris") => json(json!({"results": [
@@ -133,21 +133,27 @@ pub fn geocoding(r: &Request) -> Reply {
             {"id": 4717560, "name": "Paris", "latitude": 33.66094, "longitude": -95.55551, "country": "United States",
              "country_code": "US", "admin1": "Texas"}
         ], "generationtime_ms": 0.9})),
+        Some("Tokyo") => json(json!({"results": [
+            {"id": 1850147, "name": "Tokyo", "latitude": 35.6895, "longitude": 139.69171, "country": "Japan",
+             "country_code": "JP", "admin1": "Tokyo", "timezone": "Asia/Tokyo"}
+        ]})),
         // Open-Meteo leaves `results` out when nothing matches.
         _ => json(json!({"generationtime_ms": 0.4})),
     }
 }
 
-/// Open-Meteo's forecast answer: 14 degrees (57.6 °F) and overcast now, rain tomorrow.
+/// Open-Meteo's forecast answer: 14 degrees (57.6 °F) and overcast now, dry, rain tomorrow (80 % chance).
 pub fn forecast(r: &Request) -> Reply {
     let fahrenheit = r.query("temperature_unit").as_deref() == Some("fahrenheit");
     let (now, lows, highs) = if fahrenheit { (57.6, [46.4, 48.2], [59.0, 59.5]) } else { (14.2, [8.0, 9.1], [15.0, 15.3]) };
     json(json!({
         "latitude": 48.86, "longitude": 2.34, "timezone": "Europe/Paris",
         "current_units": {"temperature_2m": "°C", "weather_code": "wmo code", "wind_speed_10m": "km/h"},
-        "current": {"time": "2026-11-23T15:00", "interval": 900, "temperature_2m": now, "weather_code": 3, "wind_speed_10m": 11.6},
+        "current": {"time": "2026-11-23T15:00", "interval": 900, "temperature_2m": now, "weather_code": 3, "wind_speed_10m": 11.6,
+                    "precipitation": 0.0, "snowfall": 0.0},
         "daily": {"time": ["2026-11-23", "2026-11-24"], "weather_code": [3, 61],
-                  "temperature_2m_max": highs, "temperature_2m_min": lows}
+                  "temperature_2m_max": highs, "temperature_2m_min": lows,
+                  "precipitation_probability_max": [10, 80], "precipitation_sum": [0.0, 6.2], "snowfall_sum": [0.0, 0.0]}
     }))
 }
 

@@ -1,6 +1,7 @@
 //! `get_weather` through Open-Meteo (no key): a place name goes to the geocoding API, its coordinates to
 //! the forecast API, and the answer becomes one sentence: "It's 14 degrees and cloudy in Paris." or
-//! "Tomorrow in Paris: light rain, between 9 and 15 degrees."
+//! "Tomorrow in Paris: light rain, between 9 and 15 degrees." Questions about rain, snow or the temperature
+//! get their own sentences ([`crate::outlook`]).
 
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
@@ -8,6 +9,7 @@ use serde_json::{json, Value};
 use thiserror::Error;
 
 use crate::http::{FetchError, Http};
+use crate::outlook::{self, Question};
 
 /// The `[tools.weather]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,7 +143,7 @@ impl Day {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Day::Now => "now",
             Day::Today => "today",
@@ -191,6 +193,8 @@ pub struct Place {
     pub country: Option<String>,
     pub latitude: f64,
     pub longitude: f64,
+    /// IANA time zone ("Europe/Paris"), when the geocoder knows it.
+    pub timezone: Option<String>,
 }
 
 /// What the forecast API said, reduced to what is spoken.
@@ -206,6 +210,29 @@ pub struct Observation {
     pub weather_code: Option<u16>,
     /// Current wind speed (now) in the configured unit.
     pub wind_speed: Option<f64>,
+    /// Highest chance of precipitation over the day (today, tomorrow), percent.
+    pub rain_chance: Option<f64>,
+    /// Precipitation: the last hour (now) or the day's sum (today, tomorrow), millimetres.
+    pub precipitation: Option<f64>,
+    /// Snowfall: the last hour (now) or the day's sum (today, tomorrow), centimetres.
+    pub snowfall: Option<f64>,
+}
+
+impl Observation {
+    /// Nothing known yet about `day`.
+    pub fn empty(day: Day) -> Observation {
+        Observation {
+            day,
+            temperature: None,
+            low: None,
+            high: None,
+            weather_code: None,
+            wind_speed: None,
+            rain_chance: None,
+            precipitation: None,
+            snowfall: None,
+        }
+    }
 }
 
 /// A finished weather answer.
@@ -217,14 +244,23 @@ pub struct Report {
     pub data: Value,
 }
 
-/// Looks up the weather for `location` (home when absent) on `day`.
-pub async fn lookup(http: &Http, config: &WeatherConfig, location: Option<&str>, day: Day) -> Result<Report, WeatherError> {
+/// Looks up the weather for `location` (home when absent) on `day`, and answers `question`.
+pub async fn lookup(
+    http: &Http,
+    config: &WeatherConfig,
+    location: Option<&str>,
+    day: Day,
+    question: Question,
+) -> Result<Report, WeatherError> {
     let place = match location.map(str::trim).filter(|l| !l.is_empty() && !is_home_word(l)) {
         Some(name) => geocode(http, config, name).await?,
         None => home(http, config).await?,
     };
     let observation = forecast(http, config, &place, day).await?;
-    let sentence = sentence(&place, &observation, config);
+    let sentence = match question {
+        Question::General => sentence(&place, &observation, config),
+        _ => outlook::sentence(question, &place, &observation),
+    };
     let data = json!({
         "location": place.name,
         "country": place.country,
@@ -239,6 +275,10 @@ pub async fn lookup(http: &Http, config: &WeatherConfig, location: Option<&str>,
         "condition": observation.weather_code.and_then(condition).map(|c| c.day),
         "wind_speed": observation.wind_speed,
         "wind_speed_unit": config.wind_speed_unit.api(),
+        "question": question.as_str(),
+        "rain_chance": observation.rain_chance,
+        "precipitation": observation.precipitation,
+        "snowfall": observation.snowfall,
     });
     Ok(Report { place, observation, sentence, data })
 }
@@ -250,7 +290,7 @@ fn is_home_word(s: &str) -> bool {
 async fn home(http: &Http, config: &WeatherConfig) -> Result<Place, WeatherError> {
     match (config.home_latitude, config.home_longitude, config.home.as_deref()) {
         (Some(latitude), Some(longitude), name) => {
-            Ok(Place { name: name.map(str::to_owned), country: None, latitude, longitude })
+            Ok(Place { name: name.map(str::to_owned), country: None, latitude, longitude, timezone: None })
         }
         (_, _, Some(name)) => geocode(http, config, name).await,
         _ => Err(WeatherError::NoHome),
@@ -275,11 +315,13 @@ struct GeocodingResult {
     country_code: Option<String>,
     #[serde(default)]
     admin1: Option<String>,
+    #[serde(default)]
+    timezone: Option<String>,
 }
 
 /// The geocoder matches names only, so "Paris, Texas" is searched as "Paris" and the qualifier picks
 /// among the candidates (country, country code or region).
-async fn geocode(http: &Http, config: &WeatherConfig, asked: &str) -> Result<Place, WeatherError> {
+pub async fn geocode(http: &Http, config: &WeatherConfig, asked: &str) -> Result<Place, WeatherError> {
     let (name, qualifier) = match asked.split_once(',') {
         Some((n, q)) if !n.trim().is_empty() && !q.trim().is_empty() => (n.trim(), Some(q.trim().to_lowercase())),
         _ => (asked.trim_matches(|c: char| c == ',' || c.is_whitespace()), None),
@@ -302,7 +344,13 @@ async fn geocode(http: &Http, config: &WeatherConfig, asked: &str) -> Result<Pla
     if !(-90.0..=90.0).contains(&r.latitude) || !(-180.0..=180.0).contains(&r.longitude) {
         return Err(FetchError::Malformed("coordinates out of range".into()).into());
     }
-    Ok(Place { name: Some(r.name.clone()), country: r.country.clone(), latitude: r.latitude, longitude: r.longitude })
+    Ok(Place {
+        name: Some(r.name.clone()),
+        country: r.country.clone(),
+        latitude: r.latitude,
+        longitude: r.longitude,
+        timezone: r.timezone.clone(),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -321,6 +369,10 @@ struct CurrentBlock {
     weather_code: Option<f64>,
     #[serde(default)]
     wind_speed_10m: Option<f64>,
+    #[serde(default)]
+    precipitation: Option<f64>,
+    #[serde(default)]
+    snowfall: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -331,6 +383,12 @@ struct DailyBlock {
     temperature_2m_max: Vec<Option<f64>>,
     #[serde(default)]
     temperature_2m_min: Vec<Option<f64>>,
+    #[serde(default)]
+    precipitation_probability_max: Vec<Option<f64>>,
+    #[serde(default)]
+    precipitation_sum: Vec<Option<f64>>,
+    #[serde(default)]
+    snowfall_sum: Vec<Option<f64>>,
 }
 
 async fn forecast(http: &Http, config: &WeatherConfig, place: &Place, day: Day) -> Result<Observation, WeatherError> {
@@ -338,8 +396,8 @@ async fn forecast(http: &Http, config: &WeatherConfig, place: &Place, day: Day) 
     url.query_pairs_mut()
         .append_pair("latitude", &format!("{:.4}", place.latitude))
         .append_pair("longitude", &format!("{:.4}", place.longitude))
-        .append_pair("current", "temperature_2m,weather_code,wind_speed_10m")
-        .append_pair("daily", "weather_code,temperature_2m_max,temperature_2m_min")
+        .append_pair("current", "temperature_2m,weather_code,wind_speed_10m,precipitation,snowfall")
+        .append_pair("daily", "weather_code,temperature_2m_max,temperature_2m_min,precipitation_probability_max,precipitation_sum,snowfall_sum")
         .append_pair("temperature_unit", config.temperature_unit.api())
         .append_pair("wind_speed_unit", config.wind_speed_unit.api())
         .append_pair("timezone", "auto")
@@ -351,6 +409,7 @@ async fn forecast(http: &Http, config: &WeatherConfig, place: &Place, day: Day) 
 fn observation(answer: ForecastAnswer, day: Day) -> Option<Observation> {
     let code = |v: Option<f64>| v.filter(|c| c.is_finite() && (0.0..=99.0).contains(c)).map(|c| c as u16);
     let finite = |v: Option<f64>| v.filter(|t| t.is_finite());
+    let amount = |v: Option<f64>| finite(v).filter(|a| *a >= 0.0);
     match day {
         Day::Now => {
             let c = answer.current?;
@@ -362,12 +421,16 @@ fn observation(answer: ForecastAnswer, day: Day) -> Option<Observation> {
                 high: None,
                 weather_code: code(c.weather_code),
                 wind_speed: finite(c.wind_speed_10m).filter(|w| *w >= 0.0),
+                rain_chance: None,
+                precipitation: amount(c.precipitation),
+                snowfall: amount(c.snowfall),
             })
         }
         Day::Today | Day::Tomorrow => {
             let d = answer.daily?;
             let i = if day == Day::Today { 0 } else { 1 };
             let (low, high) = (finite(*d.temperature_2m_min.get(i)?)?, finite(*d.temperature_2m_max.get(i)?)?);
+            let at = |v: &Vec<Option<f64>>| amount(v.get(i).copied().flatten());
             Some(Observation {
                 day,
                 temperature: None,
@@ -375,6 +438,9 @@ fn observation(answer: ForecastAnswer, day: Day) -> Option<Observation> {
                 high: Some(high.max(low)),
                 weather_code: code(d.weather_code.get(i).copied().flatten()),
                 wind_speed: None,
+                rain_chance: at(&d.precipitation_probability_max).map(|p| p.min(100.0)),
+                precipitation: at(&d.precipitation_sum),
+                snowfall: at(&d.snowfall_sum),
             })
         }
     }
@@ -423,7 +489,7 @@ pub fn condition(code: u16) -> Option<Condition> {
 }
 
 /// Whole degrees as spoken: −3.4 → "minus 3".
-fn degrees(t: f64) -> String {
+pub(crate) fn degrees(t: f64) -> String {
     let n = t.round() as i64;
     if n < 0 { format!("minus {}", -n) } else { n.to_string() }
 }
@@ -469,12 +535,12 @@ mod tests {
     use super::*;
 
     fn paris() -> Place {
-        Place { name: Some("Paris".into()), country: Some("France".into()), latitude: 48.85, longitude: 2.35 }
+        Place { name: Some("Paris".into()), country: Some("France".into()), latitude: 48.85, longitude: 2.35, timezone: None }
     }
 
     #[test]
     fn speaks_current_weather() {
-        let o = Observation { day: Day::Now, temperature: Some(14.2), low: None, high: None, weather_code: Some(3), wind_speed: Some(0.4) };
+        let o = Observation { day: Day::Now, temperature: Some(14.2), weather_code: Some(3), wind_speed: Some(0.4), ..Observation::empty(Day::Now) };
         assert_eq!(sentence(&paris(), &o, &WeatherConfig::default()), "It's 14 degrees and cloudy in Paris.");
         let o = Observation { temperature: Some(-2.6), weather_code: Some(61), wind_speed: Some(18.0), ..o };
         let config = WeatherConfig { wind_speed_unit: WindSpeedUnit::Mph, ..Default::default() };
@@ -486,7 +552,7 @@ mod tests {
 
     #[test]
     fn speaks_forecasts() {
-        let o = Observation { day: Day::Tomorrow, temperature: None, low: Some(8.6), high: Some(15.4), weather_code: Some(61), wind_speed: None };
+        let o = Observation { low: Some(8.6), high: Some(15.4), weather_code: Some(61), ..Observation::empty(Day::Tomorrow) };
         assert_eq!(sentence(&paris(), &o, &WeatherConfig::default()), "Tomorrow in Paris: light rain, between 9 and 15 degrees.");
         let o = Observation { day: Day::Today, low: Some(20.2), high: Some(19.8), weather_code: None, ..o };
         assert_eq!(sentence(&paris(), &o, &WeatherConfig::default()), "Today in Paris: around 20 degrees.");

@@ -99,3 +99,51 @@ async fn a_slow_weather_lookup_does_not_delay_the_clock() {
     service_conn.close().await;
     brain_conn.close().await;
 }
+
+/// "Louder": the tools service knows the level the audio service announced (retained), asks for ten
+/// points more on `audio/volume/set`, then answers.
+#[tokio::test]
+async fn set_volume_steps_from_the_announced_level() {
+    use hearth_bus::audio::{SetVolume, Volume};
+    use hearth_bus::tool::names::SET_VOLUME;
+
+    let broker = hearth_broker::start_on_free_ports().unwrap();
+    let bus_config = BusConfig { host: "127.0.0.1".into(), port: broker.mqtt.port(), ..BusConfig::default() };
+    let (audio, audio_conn) = Bus::connect(&bus_config, "test-audio", "kitchen").unwrap();
+    let Bus { client: audio, inbox: mut audio_inbox } = audio;
+    audio.wait_connected(WAIT).await.unwrap();
+    audio.subscribe_all_sites::<SetVolume>().await.unwrap();
+    audio.publish("kitchen", &Volume { volume: 50 }).await.unwrap();
+
+    let (service_bus, service_conn) = Bus::connect(&bus_config, "tools", "default").unwrap();
+    let shutdown = Shutdown::new();
+    let service = tokio::spawn(hearth_tools::run(ToolsConfig::default(), service_bus, shutdown.clone()));
+    let (brain, brain_conn) = Bus::connect(&bus_config, "test-brain", "kitchen").unwrap();
+    let Bus { client, mut inbox } = brain;
+    client.wait_connected(WAIT).await.unwrap();
+    client.subscribe_all_sites::<ToolResult>().await.unwrap();
+    client.subscribe(status_topic("default", "tools")).await.unwrap();
+    inbox
+        .next_matching(WAIT, |e| e.decode::<ServiceStatus>().is_some_and(|s| s.state == ServiceState::Online))
+        .await
+        .expect("tools never came online");
+
+    let louder = call(SET_VOLUME, json!({"change": "up"}));
+    client.publish_on(louder.topic("kitchen"), &louder).await.unwrap();
+    let set = audio_inbox.next_matching(WAIT, |e| e.decode::<SetVolume>().is_some()).await.expect("no volume change");
+    assert_eq!((set.site(), set.decode::<SetVolume>().unwrap().volume), (Some("kitchen"), 60));
+    let result = next_result(&mut inbox).await;
+    assert_eq!((result.ok, result.sentence.as_str()), (true, "Okay, volume up to 60 percent."));
+
+    // A site whose speaker never announced a level cannot step, but can be set.
+    let elsewhere = call(SET_VOLUME, json!({"change": "down"}));
+    client.publish_on(elsewhere.topic("hall"), &elsewhere).await.unwrap();
+    let result = inbox.next_matching(WAIT, |e| e.decode::<ToolResult>().is_some()).await.unwrap().decode::<ToolResult>().unwrap();
+    assert!(!result.ok, "{result:?}");
+
+    shutdown.trigger();
+    tokio::time::timeout(WAIT, service).await.expect("service did not stop").unwrap().unwrap();
+    for conn in [service_conn, brain_conn, audio_conn] {
+        conn.close().await;
+    }
+}

@@ -158,3 +158,50 @@ async fn nobody_listening() {
     let result = Tools::new(config).unwrap().on_tool_call(&call(GET_WEATHER, json!({"location": "Paris"}))).await;
     assert_eq!(result.sentence, UNREACHABLE);
 }
+
+/// The questions the fast path asks: "will it rain tomorrow in Paris?", "how cold is it in Paris?",
+/// "is it snowing?".
+#[tokio::test]
+async fn rain_snow_and_temperature_questions() {
+    let server = open_meteo().await;
+    let tools = Tools::new(config(&server, WeatherConfig::default())).unwrap();
+    let tools = &tools;
+    let ask = |args: serde_json::Value| {
+        let c = call(GET_WEATHER, args);
+        async move { tools.on_tool_call(&c).await }
+    };
+    let r = ask(json!({"location": "Paris", "day": "tomorrow", "question": "rain"})).await;
+    assert_eq!(r.sentence, "Yes, rain is likely in Paris tomorrow, an 80 percent chance. Take an umbrella.");
+    assert_eq!(r.data.as_ref().unwrap()["rain_chance"], json!(80.0));
+    let r = ask(json!({"location": "Paris", "day": "today", "question": "rain"})).await;
+    assert_eq!(r.sentence, "No, rain isn't expected in Paris today, only a 10 percent chance.");
+    let r = ask(json!({"location": "Paris", "question": "rain"})).await;
+    assert_eq!(r.sentence, "No, it isn't raining in Paris right now.");
+    let r = ask(json!({"location": "Paris", "question": "temperature"})).await;
+    assert_eq!(r.sentence, "It's 14 degrees in Paris.");
+    let r = ask(json!({"location": "Paris", "day": "tomorrow", "question": "snow"})).await;
+    assert_eq!(r.sentence, "No, snow isn't expected in Paris tomorrow.");
+    let r = ask(json!({"location": "Paris", "question": "hail"})).await;
+    assert!(!r.ok);
+    let hits = server.hits.lock().unwrap().clone();
+    assert!(hits[1].query("daily").unwrap().contains("precipitation_probability_max"));
+}
+
+/// "What time is it in Tokyo?": the geocoder gives the time zone, the clock does the rest offline.
+#[tokio::test]
+async fn time_in_a_named_place() {
+    use hearth_bus::tool::names::GET_TIME;
+    let server = open_meteo().await;
+    let tools = Tools::new(config(&server, WeatherConfig::default())).unwrap();
+    let r = tools.on_tool_call(&call(GET_TIME, json!({"location": "Tokyo"}))).await;
+    assert!(r.ok, "{r:?}");
+    assert!(r.sentence.starts_with("It's ") && r.sentence.ends_with(" in Tokyo."), "{r:?}");
+    assert_eq!(r.data.unwrap()["timezone"], "Asia/Tokyo");
+    let r = tools.on_tool_call(&call(GET_TIME, json!({"location": "Atlantis"}))).await;
+    assert_eq!((r.ok, r.sentence.as_str()), (false, "I couldn't find a place called Atlantis."));
+    // No location: the house clock, without a lookup.
+    let before = server.paths().len();
+    let r = tools.on_tool_call(&call(GET_TIME, json!({}))).await;
+    assert!(r.ok && !r.sentence.contains(" in "), "{r:?}");
+    assert_eq!(server.paths().len(), before);
+}
