@@ -1,5 +1,7 @@
 //! The `[brain]` table.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -7,6 +9,10 @@ use serde::{Deserialize, Serialize};
 pub struct BrainConfig {
     /// Ask the LLM service what the local intents cannot answer.
     pub use_llm: bool,
+    /// The folder of the user's own sentence templates (`*.toml`, added to the built-in ones; see
+    /// intents/architecture.md). Unset: `$XDG_CONFIG_HOME/hearth/intents`, else `~/.config/hearth/intents`.
+    /// A missing folder is fine; a malformed file stops the start with its file, line and problem.
+    pub intents_dir: Option<PathBuf>,
     /// After a spoken reply has played, listen this long for a follow-up without the wake word,
     /// milliseconds; 0 turns follow-ups off.
     pub follow_up_ms: u64,
@@ -32,6 +38,7 @@ impl Default for BrainConfig {
     fn default() -> Self {
         Self {
             use_llm: true,
+            intents_dir: None,
             follow_up_ms: 5_000,
             memory_s: 300,
             memory_messages: 12,
@@ -45,6 +52,11 @@ impl Default for BrainConfig {
 }
 
 impl BrainConfig {
+    /// The folder the user's templates are read from.
+    pub fn intents_dir(&self) -> Option<PathBuf> {
+        self.intents_dir.clone().or_else(hearth_intents::Intents::default_user_dir)
+    }
+
     /// Checks the values; the error names the key.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
         if self.transcript_timeout_ms < 100 {

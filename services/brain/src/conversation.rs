@@ -20,9 +20,10 @@ use tracing::{debug, info, warn};
 
 use crate::config::BrainConfig;
 use crate::events::{Inbound, OutMessage, Outbound};
-use crate::local::{LocalMatch, LocalMatcher};
+use crate::local::{LocalContext, LocalMatch, LocalMatcher};
 use crate::memory::{self, Memory};
 use crate::phrases;
+use crate::served::ServedTools;
 use crate::turn::{Pending, Playback, Turn, Waiting};
 
 /// Where new ids (utterances, requests, tool calls) come from: random in the service, counted in tests.
@@ -38,6 +39,9 @@ struct Site {
     playback: Option<Playback>,
     /// The state last published; `None` until the first, so a state left by an earlier run is recognised.
     state: Option<AssistantState>,
+    /// The session whose follow-up window was opened: its next transcript may continue the previous
+    /// request ("what about tomorrow?"). Cleared when the conversation goes idle.
+    follow_up: Option<String>,
 }
 
 /// All sites' conversations.
@@ -47,13 +51,15 @@ pub struct Conversation {
     new_id: IdSource,
     sites: BTreeMap<String, Site>,
     llm_online: bool,
+    /// The tools online services answer; the local matcher calls no others.
+    tools: ServedTools,
     /// Messages produced by the call in progress.
     out: Vec<Outbound>,
 }
 
 impl Conversation {
     pub fn new(config: BrainConfig, matcher: Box<dyn LocalMatcher>, new_id: IdSource) -> Conversation {
-        Conversation { config, matcher, new_id, sites: BTreeMap::new(), llm_online: false, out: Vec::new() }
+        Conversation { config, matcher, new_id, sites: BTreeMap::new(), llm_online: false, tools: ServedTools::default(), out: Vec::new() }
     }
 
     /// The earliest moment [`Conversation::on_deadline`] has something to do.
@@ -88,6 +94,8 @@ impl Conversation {
                 }
                 self.llm_online = online;
             }
+            Inbound::ServiceStatus { service, state } => self.tools.on_status(site, &service, state),
+            Inbound::ServiceInfo { service, capabilities } => self.tools.on_capabilities(site, &service, &capabilities),
             Inbound::State(s) => self.on_state_seen(site, s),
         }
         std::mem::take(&mut self.out)
@@ -134,6 +142,7 @@ impl Conversation {
         let keep = Duration::from_secs(self.config.memory_s);
         let s = self.site(site);
         s.heard = Some(t.session_id.clone());
+        let follow_up = s.follow_up.as_deref() == Some(t.session_id.as_str());
         if let Some(old) = s.pending.take() {
             // A new request supersedes an unfinished one. No `audio/stop` here: the broker does not order
             // it against the new turn's sentences, and TTS already drops a site's queue when a sentence of
@@ -148,7 +157,8 @@ impl Conversation {
         if text.is_empty() {
             return self.answer(now, site, turn, phrases::NOT_CAUGHT, ReplySource::Fallback);
         }
-        match self.matcher.match_local(&text) {
+        let context = LocalContext { site, follow_up, tools: &self.tools };
+        match self.matcher.match_local(&text, &context) {
             Some(LocalMatch::StopPlayback) => {
                 self.emit(site, OutMessage::StopPlayback(StopPlayback { reason: "user".into() }));
                 self.finish(now, site, turn);
@@ -277,6 +287,7 @@ impl Conversation {
                 reason: ListenReason::FollowUp,
                 no_speech_timeout_ms: Some(self.config.follow_up_ms),
             };
+            self.site(site).follow_up = start.session_id.clone();
             self.emit(site, OutMessage::Listen(start));
         } else {
             self.set_state(site, AssistantState::Idle, None);
@@ -368,6 +379,11 @@ impl Conversation {
 
     /// Publishes the state when it changed.
     fn set_state(&mut self, site: &str, state: AssistantState, session_id: Option<String>) {
+        if state == AssistantState::Idle {
+            // The conversation ended: no more follow-ups to its last request.
+            self.site(site).follow_up = None;
+            self.matcher.end_conversation(site);
+        }
         if self.site(site).state == Some(state) {
             return;
         }

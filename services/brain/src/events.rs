@@ -6,7 +6,7 @@ use hearth_bus::audio::{Played, StopPlayback};
 use hearth_bus::brain::{AssistantState, Reply, StateChanged};
 use hearth_bus::listen::{ListeningEnded, ListeningStarted, StartListening};
 use hearth_bus::llm::{LlmEvent, LlmRequest};
-use hearth_bus::service::{service_of, ServiceState, ServiceStatus};
+use hearth_bus::service::{service_of, ServiceInfo, ServiceState, ServiceStatus};
 use hearth_bus::tool::{ToolCall, ToolResult};
 use hearth_bus::tts::Say;
 use hearth_bus::wake::WakeDetected;
@@ -28,6 +28,10 @@ pub enum Inbound {
     Played(Played),
     /// The LLM service's retained status.
     LlmStatus(ServiceState),
+    /// Another service's retained status (the tool services' decide which tools can be called).
+    ServiceStatus { service: String, state: ServiceState },
+    /// A service's retained capabilities (`tool:<name>` for each tool it answers).
+    ServiceInfo { service: String, capabilities: Vec<String> },
     /// The assistant state on the bus: at start, the retained one a previous run left behind; later, the
     /// brain's own publications coming back.
     State(StateChanged),
@@ -56,8 +60,17 @@ impl Inbound {
             Inbound::Played(m)
         } else if let Some(m) = envelope.decode::<StateChanged>() {
             Inbound::State(m)
-        } else if envelope.is::<ServiceStatus>() && envelope.suffix().and_then(|s| service_of(s, "status")) == Some(LLM_SERVICE) {
-            Inbound::LlmStatus(envelope.decode::<ServiceStatus>()?.state)
+        } else if envelope.is::<ServiceStatus>() {
+            let service = envelope.suffix().and_then(|s| service_of(s, "status"))?.to_string();
+            let state = envelope.decode::<ServiceStatus>()?.state;
+            if service == LLM_SERVICE {
+                Inbound::LlmStatus(state)
+            } else {
+                Inbound::ServiceStatus { service, state }
+            }
+        } else if envelope.is::<ServiceInfo>() {
+            let service = envelope.suffix().and_then(|s| service_of(s, "info"))?.to_string();
+            Inbound::ServiceInfo { service, capabilities: envelope.decode::<ServiceInfo>()?.capabilities }
         } else {
             return None;
         };

@@ -1,5 +1,9 @@
-//! The brain: owns each site's conversation. A transcript first meets the local matcher (time, date,
-//! timers, stop), which answers through tool calls at once; anything else goes to the LLM service, whose
+//! The brain: owns each site's conversation. A transcript first meets the local matcher: hearth-intents'
+//! sentence templates (time, date, timers, weather, Wikipedia, volume, stop, and the camera, music and
+//! message intents once a service serves their tools), built-in plus the user's own folder, compiled at
+//! start. A match is answered through its tool call at once, and "what about tomorrow?" in the follow-up
+//! window continues the site's previous local request. A tool that no online service announces
+//! (`tool:<name>` in its retained info) is never called locally. Anything else goes to the LLM service, whose
 //! sentences are spoken as they arrive and whose tool calls are answered by the tool services' finished
 //! sentences (no second LLM pass). Every wait has a timeout that ends in a short, honest sentence. After a
 //! spoken reply has played, the brain opens a follow-up window. At start it resets any assistant state a
@@ -13,16 +17,18 @@
 //! - [`events`]: what comes in from the bus ([`Inbound`]) and goes out ([`Outbound`]).
 //! - [`turn`]: the turn in progress, what it waits for, the reply being played.
 //! - [`local`]: the seam for answering without the LLM ([`LocalMatcher`]).
-//! - [`intent`]: today's local matcher (time, date, timers, stop).
+//! - [`templates`]: the local matcher over hearth-intents ([`TemplateMatcher`]).
+//! - [`served`]: which tools online services answer ([`ServedTools`]).
 //! - [`memory`]: per-site conversation memory.
 //! - [`config`]: the `[brain]` table.
 
 pub mod config;
 pub mod conversation;
 pub mod events;
-pub mod intent;
 pub mod local;
 pub mod memory;
+pub mod served;
+pub mod templates;
 pub mod turn;
 
 use std::time::Instant;
@@ -33,7 +39,7 @@ use hearth_bus::brain::StateChanged;
 use hearth_bus::ids::{new_id, now_ms};
 use hearth_bus::listen::{ListeningEnded, ListeningStarted};
 use hearth_bus::llm::LlmEvent;
-use hearth_bus::service::{status_topic, ServiceState};
+use hearth_bus::service::{info_topic, status_topic, ServiceState};
 use hearth_bus::tool::ToolResult;
 use hearth_bus::wake::WakeDetected;
 use hearth_bus::{Bus, BusClient, BusError, Shutdown};
@@ -43,12 +49,17 @@ use tracing::{info, warn};
 pub use config::BrainConfig;
 pub use conversation::{Conversation, IdSource};
 pub use events::{Inbound, OutMessage, Outbound};
-pub use local::{LocalMatch, LocalMatcher};
+pub use local::{LocalContext, LocalMatch, LocalMatcher};
+pub use served::ServedTools;
+pub use templates::TemplateMatcher;
 
 #[derive(Debug, Error)]
 pub enum BrainError {
     #[error(transparent)]
     Bus(#[from] BusError),
+    /// A sentence template file does not load; the message names its file, line and problem.
+    #[error("brain intents: {0}")]
+    Intents(#[from] hearth_intents::IntentsError),
 }
 
 /// Sentences the brain speaks itself.
@@ -58,12 +69,13 @@ pub mod phrases {
     pub const DONT_KNOW: &str = "Sorry, I don't know.";
     pub const TOO_SLOW: &str = "Sorry, that took too long. Please try again.";
     pub const LLM_FAILED: &str = "Sorry, I can't answer that right now.";
-    pub const NO_LLM: &str = "Sorry, I can only help with the time, the date and timers right now.";
-    pub const TIMER_HOW_LONG: &str = "For how long?";
+    pub const NO_LLM: &str = "Sorry, I can't answer that right now: no language model is running.";
 }
 
 /// Runs the brain until shutdown.
 pub async fn run(config: BrainConfig, bus: Bus, shutdown: Shutdown) -> Result<(), BrainError> {
+    // Before anything is announced: a malformed template file stops the start.
+    let matcher = TemplateMatcher::load(config.intents_dir().as_deref())?;
     let Bus { client, mut inbox } = bus;
     client.subscribe_all_sites::<Transcript>().await?;
     client.subscribe_all_sites::<NotHeard>().await?;
@@ -75,11 +87,15 @@ pub async fn run(config: BrainConfig, bus: Bus, shutdown: Shutdown) -> Result<()
     client.subscribe_all_sites::<Played>().await?;
     // The retained states of every site: those a previous run left behind are reset to idle.
     client.subscribe_all_sites::<StateChanged>().await?;
-    client.subscribe(status_topic("+", events::LLM_SERVICE)).await?;
-    client.set_capabilities(vec!["intents:time,date,timers,stop".into(), format!("llm:{}", config.use_llm)]).await?;
+    // Every service's status and info: the LLM's decides whether to ask it, the tool services' which
+    // tools the local intents may call.
+    client.subscribe(status_topic("+", "+")).await?;
+    client.subscribe(info_topic("+", "+")).await?;
+    let intents = format!("intents:{}", matcher.intent_names().join(","));
+    client.set_capabilities(vec![intents, format!("llm:{}", config.use_llm)]).await?;
     client.set_status(ServiceState::Online, None).await?;
-    info!(use_llm = config.use_llm, follow_up_ms = config.follow_up_ms, "brain ready");
-    let mut conversation = Conversation::new(config, Box::new(intent::BuiltinIntents), Box::new(new_id));
+    info!(use_llm = config.use_llm, follow_up_ms = config.follow_up_ms, intents = matcher.intent_names().len(), "brain ready");
+    let mut conversation = Conversation::new(config, Box::new(matcher), Box::new(new_id));
     loop {
         let deadline = conversation.next_deadline();
         let out = tokio::select! {

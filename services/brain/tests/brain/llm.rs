@@ -123,7 +123,9 @@ fn memory_is_forgotten_after_a_quiet_spell() {
 /// carries the tool, its arguments and the spoken sentence, not the tool's structured data.
 #[test]
 fn a_weather_follow_up_remembers_the_tool_turn_briefly() {
-    let mut brain = Brain::with_llm(BrainConfig::default());
+    // No service has announced `get_weather` yet, so the local templates leave the weather to the LLM.
+    let mut brain = Brain::with_matcher(BrainConfig::default(), Box::new(builtin_matcher()));
+    brain.event(0, Inbound::LlmStatus(ServiceState::Online));
     let request = brain.event(0, spoken("w", "what's the weather in paris")).llm_requests().remove(0);
     let arguments = json!({"location": "Paris"});
     let event = LlmEventKind::ToolCall { tool: "get_weather".into(), arguments: arguments.clone() };

@@ -2,6 +2,7 @@
 //! every race and deadline runs in milliseconds), and the service on a real broker.
 
 mod deadlines;
+mod intents;
 mod llm;
 mod local;
 mod on_broker;

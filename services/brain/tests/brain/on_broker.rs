@@ -3,6 +3,7 @@
 use hearth_brain::BrainConfig;
 use hearth_bus::asr::{Transcript, TranscriptSource};
 use hearth_bus::brain::{AssistantState, Reply, StateChanged};
+use hearth_bus::service::{info_topic, status_topic, ServiceInfo, ServiceState, ServiceStatus};
 use hearth_bus::tool::{ToolCall, ToolResult};
 use hearth_bus::topic;
 use hearth_bus::tts::Say;
@@ -34,6 +35,12 @@ async fn a_restarted_brain_resets_the_state_its_predecessor_left() {
 #[tokio::test]
 async fn a_typed_turn_over_the_broker() {
     let broker = start_broker();
+    // A tools service announced `get_time` (retained) before the brain started.
+    let tools = Probe::new(&broker.bus, &[]).await;
+    let info = ServiceInfo { service: "tools".into(), version: "0".into(), capabilities: vec!["tool:get_time".into()], host: None };
+    tools.client.publish_on(info_topic("hub", "tools"), &info).await.unwrap();
+    let status = ServiceStatus { state: ServiceState::Online, detail: None, timestamp_ms: 1 };
+    tools.client.publish_on(status_topic("hub", "tools"), &status).await.unwrap();
     let _brain = start_service(&broker.bus, "brain", "default", |b, s| hearth_brain::run(BrainConfig::default(), b, s)).await;
     let filters = ["hearth/+/tts/say", "hearth/+/brain/#", "hearth/kitchen/tool/call/get_time"];
     let mut probe = Probe::new(&broker.bus, &filters).await;

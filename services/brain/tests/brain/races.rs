@@ -111,7 +111,7 @@ fn sites_are_independent() {
     let call = brain.event_at(0, "kitchen", typed("k", "what time is it")).tool_calls().remove(0);
     // The office's turn does not supersede the kitchen's.
     let out = brain.event_at(10, "office", typed("o", "set a timer"));
-    assert_eq!(out.texts(), [phrases::TIMER_HOW_LONG]);
+    assert_eq!(out.texts(), [HOW_LONG]);
     assert!(out.sites().iter().all(|s| *s == "office"));
     let out = brain.event_at(20, "kitchen", result(&call, "It's noon.", None));
     assert_eq!(out.reply().session_id, "k");

@@ -3,20 +3,31 @@
 
 use std::time::{Duration, Instant};
 
-use hearth_brain::intent::BuiltinIntents;
-use hearth_brain::{BrainConfig, Conversation, Inbound, LocalMatcher, OutMessage, Outbound};
+use hearth_brain::{BrainConfig, Conversation, Inbound, LocalMatcher, OutMessage, Outbound, TemplateMatcher};
 use hearth_bus::asr::{NotHeard, NotHeardReason, Transcript, TranscriptSource};
 use hearth_bus::audio::{Played, StopPlayback};
 use hearth_bus::brain::{AssistantState, Reply, StateChanged};
 use hearth_bus::listen::{EndReason, ListenReason, ListeningEnded, ListeningStarted, StartListening};
 use hearth_bus::llm::{LlmEvent, LlmEventKind, LlmRequest};
 use hearth_bus::service::ServiceState;
-use hearth_bus::tool::{ToolCall, ToolResult};
+use hearth_bus::tool::{names, ToolCall, ToolResult};
 use hearth_bus::tts::Say;
 use hearth_bus::wake::WakeDetected;
 use serde_json::Value;
 
 pub const SITE: &str = "kitchen";
+
+/// The tools the tools and timers services serve on a usual install (no camera, music or messages).
+pub const TOOLS: &[&str] = &[names::GET_TIME, names::GET_DATE, names::GET_WEATHER, names::WIKIPEDIA, names::SET_VOLUME];
+pub const TIMERS: &[&str] = &[names::SET_TIMER, names::CANCEL_TIMER, names::EXTEND_TIMER, names::TIMER_STATUS];
+
+/// What the built-in templates ask back for a timer without a length.
+pub const HOW_LONG: &str = "How long should the timer be?";
+
+/// The brain's own matcher over the built-in templates.
+pub fn builtin_matcher() -> TemplateMatcher {
+    TemplateMatcher::new(hearth_intents::Intents::builtin().expect("the built-in templates compile"))
+}
 
 /// A conversation and the instant its test starts; every event is given at a millisecond offset from it.
 pub struct Brain {
@@ -25,8 +36,21 @@ pub struct Brain {
 }
 
 impl Brain {
+    /// A brain with the built-in templates and the tools and timers services online.
     pub fn new(config: BrainConfig) -> Brain {
-        Brain::with_matcher(config, Box::new(BuiltinIntents))
+        let mut brain = Brain::with_matcher(config, Box::new(builtin_matcher()));
+        brain.serve("tools", TOOLS);
+        brain.serve("timers", TIMERS);
+        brain
+    }
+
+    /// A service at site "hub" comes online announcing `tools`.
+    pub fn serve(&mut self, service: &str, tools: &[&str]) {
+        let capabilities = tools.iter().map(|t| format!("tool:{t}")).collect();
+        let info = Inbound::ServiceInfo { service: service.into(), capabilities };
+        assert!(self.event_at(0, "hub", info).is_empty());
+        let status = Inbound::ServiceStatus { service: service.into(), state: ServiceState::Online };
+        assert!(self.event_at(0, "hub", status).is_empty());
     }
 
     pub fn with_matcher(config: BrainConfig, matcher: Box<dyn LocalMatcher>) -> Brain {

@@ -1,0 +1,58 @@
+//! Which tools some service answers right now, from the services' retained status and info: a service
+//! announces `tool:<name>` capabilities in its info and is trusted while its status is online.
+
+use std::collections::BTreeMap;
+
+use hearth_bus::service::ServiceState;
+
+/// The capability prefix of a served tool.
+pub const TOOL_CAPABILITY: &str = "tool:";
+
+#[derive(Debug, Clone, Default)]
+struct Service {
+    online: bool,
+    tools: Vec<String>,
+}
+
+/// The services seen on the bus, by (site, service name).
+#[derive(Debug, Clone, Default)]
+pub struct ServedTools {
+    services: BTreeMap<(String, String), Service>,
+}
+
+impl ServedTools {
+    pub fn on_status(&mut self, site: &str, service: &str, state: ServiceState) {
+        self.entry(site, service).online = state == ServiceState::Online;
+    }
+
+    pub fn on_capabilities(&mut self, site: &str, service: &str, capabilities: &[String]) {
+        self.entry(site, service).tools =
+            capabilities.iter().filter_map(|c| c.strip_prefix(TOOL_CAPABILITY)).map(str::to_string).collect();
+    }
+
+    /// Whether an online service, at any site, announces `tool`.
+    pub fn serves(&self, tool: &str) -> bool {
+        self.services.values().any(|s| s.online && s.tools.iter().any(|t| t == tool))
+    }
+
+    fn entry(&mut self, site: &str, service: &str) -> &mut Service {
+        self.services.entry((site.to_string(), service.to_string())).or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tool_is_served_while_a_service_announcing_it_is_online() {
+        let mut served = ServedTools::default();
+        served.on_capabilities("default", "tools", &["tool:get_time".into(), "other".into()]);
+        assert!(!served.serves("get_time"), "no status yet");
+        served.on_status("default", "tools", ServiceState::Online);
+        assert!(served.serves("get_time"));
+        assert!(!served.serves("look"));
+        served.on_status("default", "tools", ServiceState::Offline);
+        assert!(!served.serves("get_time"));
+    }
+}
