@@ -19,7 +19,7 @@ fn loud_samples(rig: &Rig) -> usize {
 #[tokio::test(flavor = "multi_thread")]
 async fn weather_through_the_llm_in_a_piper_voice_then_a_follow_up() {
     let dir = tempfile::tempdir().unwrap();
-    let phrase = "what's the weather in paris";
+    let phrase = "should i wear a coat in paris";
     let piper = Voice::Piper(hearth_e2e::fixtures_dir().join("tts/tiny-sine.onnx"));
     let Some(mut options) = voice_rig(dir.path(), phrase, Some("tool-call.gguf"), piper) else { return };
     options.follow_up_ms = 20_000;
@@ -50,7 +50,7 @@ async fn weather_through_the_llm_in_a_piper_voice_then_a_follow_up() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_noisy_room_and_an_llm_answer_in_the_espeak_voice() {
     let dir = tempfile::tempdir().unwrap();
-    let phrase = "tell me about paris";
+    let phrase = "describe paris for me";
     let Some(mut options) = voice_rig(dir.path(), phrase, Some("answer.gguf"), Voice::Espeak) else { return };
     let request = speak(phrase, "en-us", dir.path());
     // Brown noise 10 dB under the speech, all the time: before, during and after every word.

@@ -50,7 +50,8 @@ pub struct E2eBenchArgs {
 }
 
 const FAST: &str = "what time is it";
-const LLM: &str = "what's the weather in paris";
+// A request the local templates leave to the language model (the random-shape LLM answers anything).
+const LLM: &str = "should i wear a coat in paris";
 
 pub async fn run(file: &NodeFile, args: E2eBenchArgs) -> anyhow::Result<ExitCode> {
     let work = args.work_dir.clone().unwrap_or_else(|| cache_dir().join("e2e-bench"));
