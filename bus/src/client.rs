@@ -15,7 +15,7 @@ use tracing::{debug, info, warn};
 use crate::codec::{count_dropped, Encoding, Message};
 use crate::error::BusError;
 use crate::ids::{new_id, now_ms};
-use crate::service::{info_topic, status_topic, ServiceInfo, ServiceState, ServiceStatus};
+use crate::service::{info_topic, status_topic, ServiceInfo, ServiceState, ServiceStatus, STARTING};
 use crate::topic;
 
 /// How to reach the broker. One per node file, shared by every service on the node.
@@ -207,16 +207,28 @@ impl Bus {
     /// Starts the connection for `service` at `site`. Returns at once; the connection comes up in the
     /// background (use [`BusClient::wait_connected`] to wait for it).
     pub fn connect(config: &BusConfig, service: &str, site: &str) -> Result<(Bus, Connection), BusError> {
-        Self::connect_with(config, service, site, true)
+        let online = ServiceStatus { state: ServiceState::Online, detail: None, timestamp_ms: now_ms() };
+        Self::connect_with(config, service, site, Some(online))
+    }
+
+    /// Like [`Bus::connect`] for a service that is not ready yet: until it calls
+    /// [`BusClient::set_status`], its retained status says `unavailable` with the detail
+    /// [`STARTING`]. Without this, a service that connects before it has loaded its model would
+    /// briefly claim to be online.
+    pub fn connect_starting(config: &BusConfig, service: &str, site: &str) -> Result<(Bus, Connection), BusError> {
+        let starting = ServiceStatus { state: ServiceState::Unavailable, detail: Some(STARTING.into()), timestamp_ms: now_ms() };
+        Self::connect_with(config, service, site, Some(starting))
     }
 
     /// Like [`Bus::connect`] for short-lived tools (`hearth say`, `hearth tap`, tests): no retained
     /// status, info or last will, so they leave nothing behind on the broker.
     pub fn connect_tool(config: &BusConfig, name: &str, site: &str) -> Result<(Bus, Connection), BusError> {
-        Self::connect_with(config, name, site, false)
+        Self::connect_with(config, name, site, None)
     }
 
-    fn connect_with(config: &BusConfig, service: &str, site: &str, presence: bool) -> Result<(Bus, Connection), BusError> {
+    /// `initial`: the status announced on connecting; `None` for tools, which announce nothing.
+    fn connect_with(config: &BusConfig, service: &str, site: &str, initial: Option<ServiceStatus>) -> Result<(Bus, Connection), BusError> {
+        let presence = initial.is_some();
         config.validate()?;
         topic::validate_site(site).map_err(|why| BusError::Config { key: "site", why })?;
         let client_id = format!("hearth-{service}-{site}-{}", &new_id()[..6]);
@@ -246,7 +258,7 @@ impl Bus {
         let (connected_tx, connected) = watch::channel(false);
         let presence = Arc::new(Mutex::new(Presence {
             filters: Vec::new(),
-            status: ServiceStatus { state: ServiceState::Online, detail: None, timestamp_ms: now_ms() },
+            status: initial.unwrap_or(ServiceStatus { state: ServiceState::Offline, detail: None, timestamp_ms: 0 }),
             info: ServiceInfo {
                 service: service.to_string(),
                 version: env!("CARGO_PKG_VERSION").to_string(),

@@ -19,6 +19,10 @@ pub enum ServiceState {
     Unknown,
 }
 
+/// The `detail` of the `unavailable` status a service announces from connecting until it is ready
+/// (its model loaded, its device open).
+pub const STARTING: &str = "starting";
+
 /// Retained status, on `hearth/<site>/service/<service>/status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceStatus {

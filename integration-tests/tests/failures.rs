@@ -77,7 +77,7 @@ async fn each_stage_hung_or_killed_mid_turn_then_the_next_turn_works() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_language_model_is_said_plainly() {
     let dir = tempfile::tempdir().unwrap();
-    let phrase = "should i wear a coat in paris";
+    let phrase = "write me a poem about autumn";
     let Some(mut options) = voice_rig(dir.path(), phrase, None, Voice::Espeak) else { return };
     options.llm = Some(dir.path().join("models/llm/Qwen3-4B-Instruct-2507-Q4_K_M.gguf"));
     let mut rig = Rig::start(options).await.unwrap();

@@ -1,6 +1,7 @@
 //! `hearth up` as a user runs it, on free loopback ports, with a pipe for a microphone, a WAV file for a
 //! speaker, a local Open-Meteo, and models from wherever the caller points.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -60,6 +61,9 @@ pub struct Rig {
     /// Stop playback as soon as a reply's last audio chunk is out (benchmarks: the times that matter are
     /// known by then, and the wake word is not listened for while the assistant speaks).
     pub cut_playback: bool,
+    /// The last status each service published that a wait matched: `start` consumes the settling status,
+    /// and a test asking for it again afterwards must still see it.
+    statuses: HashMap<String, ServiceStatus>,
     _weather: TestServer,
 }
 
@@ -92,13 +96,14 @@ impl Rig {
         let bus = BusConfig { host: "127.0.0.1".into(), port: ports[0], ..BusConfig::default() };
         wait_for_port(ports[0], options.wait, &mut child)?;
         let recorder = Recorder::connect(&bus, &["hearth/#"], options.wait).await?;
-        let mut rig = Rig { child, mic, recorder, bus, speaker, services, cut_playback: false, _weather: weather };
+        let mut rig = Rig { child, mic, recorder, bus, speaker, services, cut_playback: false, statuses: HashMap::new(), _weather: weather };
         for name in rig.services.clone() {
             // A service that cannot work (a missing model) has settled too: a test may want to hear it.
-            // "loading …" is the language model's way of saying it is not there yet.
+            // "starting" and "loading …" say it is not there yet.
             rig.wait_status(&name, |s| {
                 s.state == ServiceState::Online
-                    || (s.state == ServiceState::Unavailable && !s.detail.as_deref().is_some_and(|d| d.starts_with("loading")))
+                    || (s.state == ServiceState::Unavailable
+                        && !s.detail.as_deref().is_some_and(|d| d.starts_with("loading") || d == hearth_bus::service::STARTING))
             })
             .await?;
         }
@@ -110,17 +115,24 @@ impl Rig {
         self.wait_status(name, |s| s.state == ServiceState::Online).await
     }
 
-    /// Waits for a status of service `name` whose state passes `pred`.
+    /// Waits for a status of service `name` that passes `pred`; the last one already matched counts.
     pub async fn wait_status(&mut self, name: &str, pred: impl Fn(&ServiceStatus) -> bool) -> anyhow::Result<ServiceStatus> {
+        if let Some(last) = self.statuses.get(name).filter(|s| pred(s)) {
+            return Ok(last.clone());
+        }
         let topic = hearth_bus::service::status_topic("default", name);
         let found = self
             .recorder
-            .next_event(&format!("a status from {name}"), |e| {
+            .next_event(&format!("status from {name} that the test waits for"), |e| {
                 e.topic == topic && e.decode::<ServiceStatus>().is_some_and(|s| pred(&s))
             })
             .await;
         match found {
-            Ok(e) => Ok(e.envelope.decode::<ServiceStatus>().expect("decoded above")),
+            Ok(e) => {
+                let status = e.envelope.decode::<ServiceStatus>().expect("decoded above");
+                self.statuses.insert(name.to_owned(), status.clone());
+                Ok(status)
+            }
             Err(e) => bail!("{e}; is {name} failing? its log is above"),
         }
     }
@@ -157,6 +169,7 @@ impl Rig {
         // Statuses from before the kill must not pass for the new process's.
         let topic = hearth_bus::service::status_topic("default", name);
         self.recorder.discard(|e| e.topic == topic);
+        self.statuses.remove(name);
         let old = self.signal(name, libc::SIGKILL)?;
         // The broker publishes the dead client's last will; then the new process reports.
         self.wait_status(name, |s| s.state == ServiceState::Offline).await?;

@@ -27,7 +27,7 @@ where
     E: std::fmt::Display,
 {
     let shutdown = Shutdown::on_signals();
-    let (bus, connection) = Bus::connect(&file.node.bus, service, &file.node.site)?;
+    let (bus, connection) = Bus::connect_starting(&file.node.bus, service, &file.node.site)?;
     info!(service, site = %file.node.site, broker = %file.node.bus.addr(), "starting");
     let systemd = crate::systemd::Systemd::start(&bus.client);
     let result = run(bus, shutdown).await;

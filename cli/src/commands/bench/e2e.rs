@@ -51,7 +51,7 @@ pub struct E2eBenchArgs {
 
 const FAST: &str = "what time is it";
 // A request the local templates leave to the language model (the random-shape LLM answers anything).
-const LLM: &str = "should i wear a coat in paris";
+const LLM: &str = "write me a poem about autumn";
 
 pub async fn run(file: &NodeFile, args: E2eBenchArgs) -> anyhow::Result<ExitCode> {
     let work = args.work_dir.clone().unwrap_or_else(|| cache_dir().join("e2e-bench"));
