@@ -59,7 +59,7 @@ cargo build --workspace --all-targets
 ./scripts/fetch-real-models.sh || [ "${CI:-}" != true ]
 # systemd units: `systemd-analyze verify` on every unit (needs systemd's tools, installed above).
 ./deploy/test-units.sh
-cargo test --workspace -- --test-threads="${HEARTH_TEST_THREADS:-2}"
+cargo test --workspace --no-fail-fast -- --test-threads="${HEARTH_TEST_THREADS:-2}"
 # Hearth against a real Home Assistant: a test binary of its own that `cargo test --workspace` leaves out
 # (Home Assistant takes a while to start).
 cargo test -p hearth-ha --test real_ha -- --nocapture

@@ -5,6 +5,7 @@ mod conversation;
 mod failures;
 mod llm_flow;
 mod malformed;
+mod privacy;
 mod reconnect;
 mod timers;
 mod voice_turn;

@@ -13,6 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Debug, Clone)]
 pub struct Request {
+    pub method: String,
     /// Path with its query, as sent.
     pub target: String,
     pub path: String,
@@ -55,7 +56,15 @@ impl Drop for TestServer {
 
 impl TestServer {
     pub async fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on(listener, handler)
+    }
+
+    /// Serves on `listener`, which the caller may have bound elsewhere than loopback (in another network
+    /// namespace, say: a socket stays in the namespace it was made in). Needs a Tokio runtime.
+    pub fn start_on(listener: std::net::TcpListener, handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> TestServer {
+        listener.set_nonblocking(true).unwrap();
+        let listener = TcpListener::from_std(listener).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let hits = Arc::new(Mutex::new(Vec::new()));
         let handler = Arc::new(handler);
@@ -93,13 +102,15 @@ async fn read_request(mut stream: TcpStream) -> Option<(TcpStream, Request)> {
     }
     let head = String::from_utf8_lossy(&buf).into_owned();
     let mut lines = head.lines();
-    let target = lines.next()?.split_whitespace().nth(1)?.to_owned();
+    let mut request_line = lines.next()?.split_whitespace();
+    let method = request_line.next()?.to_owned();
+    let target = request_line.next()?.to_owned();
     let user_agent = lines
         .filter_map(|l| l.split_once(':'))
         .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
         .map(|(_, v)| v.trim().to_owned());
     let path = target.split('?').next().unwrap_or_default().to_owned();
-    Some((stream, Request { target, path, user_agent }))
+    Some((stream, Request { method, target, path, user_agent }))
 }
 
 async fn respond(mut stream: TcpStream, reply: Reply) {
