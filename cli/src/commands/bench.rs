@@ -9,6 +9,7 @@ use super::sibling::{self, Passthrough};
 
 mod bus;
 mod e2e;
+mod soak;
 
 #[derive(Subcommand)]
 pub enum BenchWhat {
@@ -39,6 +40,9 @@ pub enum BenchWhat {
     /// Whole voice turns through `hearth up`: every stage boundary timed from the bus, on the fast path
     /// and through the language model, with models of the real shapes.
     E2e(e2e::E2eBenchArgs),
+    /// Hours of listening through `hearth up` (silence, noise, music, chatter, wake words) with random
+    /// service restarts: memory slope, CPU and descriptors per process, lost frames, latency drift.
+    Soak(soak::SoakBenchArgs),
     /// Local intent templates: matching cost per utterance over the eval set.
     Intents(super::intents::BenchArgs),
 }
@@ -73,6 +77,7 @@ pub async fn run(file: &NodeFile, what: BenchWhat) -> anyhow::Result<ExitCode> {
         BenchWhat::Llm(p) => sibling::exec(file, "hearth-llm", &["bench"], p.args),
         BenchWhat::Vision(p) => sibling::exec(file, "hearth-vision", &["bench"], p.args),
         BenchWhat::E2e(args) => e2e::run(file, args).await,
+        BenchWhat::Soak(args) => soak::run(file, args).await,
         BenchWhat::Intents(args) => super::intents::bench(args),
     }
 }

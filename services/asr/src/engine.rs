@@ -11,6 +11,7 @@ use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextPar
 
 use crate::audio::WHISPER_RATE_HZ;
 use crate::model::{self, ModelError, ModelSummary};
+use crate::runaway;
 
 /// Encoder frames per second of audio (1500 frames = 30 s).
 pub const AUDIO_CTX_PER_SECOND: f64 = 50.0;
@@ -82,6 +83,9 @@ pub struct Recognition {
     pub processing_ms: u64,
     /// The segments with their times (one segment without timestamps).
     pub segments: Vec<Segment>,
+    /// The scaled context's text looked like a decoding loop ([`crate::runaway`]), so this is the
+    /// full context's.
+    pub full_context_retry: bool,
 }
 
 /// A stretch of text with whisper's estimate of where it was said.
@@ -170,9 +174,25 @@ impl Recognizer {
         audio_ctx_for(samples, &self.options, self.summary.hparams.n_audio_ctx as u32)
     }
 
-    /// Transcribes 16 kHz mono audio (at least 100 ms; the service pads to a second).
+    /// Transcribes 16 kHz mono audio (at least 100 ms; the service pads to a second). A scaled-context
+    /// decode that ran away is decoded again with the full context.
     pub fn transcribe(&mut self, samples: &[f32]) -> Result<Recognition, EngineError> {
         let started = Instant::now();
+        let model_ctx = self.summary.hparams.n_audio_ctx as u32;
+        let audio_ctx = self.audio_ctx_for(samples.len());
+        let mut r = self.decode(samples, audio_ctx)?;
+        let seconds = samples.len() as f64 / WHISPER_RATE_HZ as f64;
+        if audio_ctx < model_ctx && runaway::looks_runaway(&r.text, seconds) {
+            warn!(text = %r.text, audio_ctx, "scaled context ran away; decoding again with the full context");
+            r = self.decode(samples, model_ctx)?;
+            r.full_context_retry = true;
+        }
+        r.processing_ms = started.elapsed().as_millis() as u64;
+        debug!(text = %r.text, r.tokens, r.audio_ctx, r.no_speech_prob, r.processing_ms, r.full_context_retry, "transcribed");
+        Ok(r)
+    }
+
+    fn decode(&mut self, samples: &[f32], audio_ctx: u32) -> Result<Recognition, EngineError> {
         let o = &self.options;
         let strategy = if o.beam_size > 1 {
             SamplingStrategy::BeamSearch { beam_size: o.beam_size as i32, patience: -1.0 }
@@ -199,7 +219,6 @@ impl Recognizer {
         if o.max_tokens > 0 {
             params.set_max_tokens(o.max_tokens as i32);
         }
-        let audio_ctx = self.audio_ctx_for(samples.len());
         if audio_ctx < self.summary.hparams.n_audio_ctx as u32 {
             params.set_audio_ctx(audio_ctx as i32);
         }
@@ -217,9 +236,7 @@ impl Recognizer {
             tokens += segment.n_tokens().max(0) as usize;
             no_speech_prob = no_speech_prob.max(segment.no_speech_probability());
         }
-        let processing_ms = started.elapsed().as_millis() as u64;
-        debug!(%text, tokens, audio_ctx, no_speech_prob, processing_ms, "transcribed");
-        Ok(Recognition { text, tokens, audio_ctx, no_speech_prob, processing_ms, segments })
+        Ok(Recognition { text, tokens, audio_ctx, no_speech_prob, processing_ms: 0, segments, full_context_retry: false })
     }
 
     /// Whether whisper.cpp's model is multilingual (`context` is kept for its lifetime anyway).

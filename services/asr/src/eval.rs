@@ -135,7 +135,7 @@ impl fmt::Display for EvalReport {
         write!(
             f,
             "{}: {} clips, {} words: WER {:.2} % ({} substitutions, {} deletions, {} insertions); \
-             {:.1} s of audio in {:.1} s, real-time factor {:.3}",
+             {:.1} s of audio in {:.1} s, real-time factor {:.3}; {} decoded again with the full context",
             self.model,
             self.clips.len(),
             t.reference_words,
@@ -146,6 +146,7 @@ impl fmt::Display for EvalReport {
             self.audio_ms() as f64 / 1000.0,
             self.processing_ms() as f64 / 1000.0,
             self.real_time_factor(),
+            self.clips.iter().filter(|c| c.transcript.full_context_retry).count(),
         )
     }
 }

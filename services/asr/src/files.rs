@@ -58,6 +58,8 @@ pub struct FileTranscript {
     pub tokens: usize,
     /// whisper's segments with their times.
     pub segments: Vec<Segment>,
+    /// Decoded a second time with the full context ([`crate::runaway`]).
+    pub full_context_retry: bool,
 }
 
 impl FileTranscript {
@@ -91,6 +93,7 @@ pub fn transcribe_samples(engine: &mut Recognizer, path: &Path, samples: Vec<f32
         audio_ctx: r.audio_ctx,
         tokens: r.tokens,
         segments: r.segments,
+        full_context_retry: r.full_context_retry,
     })
 }
 

@@ -13,6 +13,7 @@
 //! - [`model`]: checks a ggml model file completely before whisper.cpp may abort on it.
 //! - [`engine`]: [`Recognizer`], the synchronous whisper.cpp wrapper.
 //! - [`filter`]: non-speech tags and hallucinations.
+//! - [`runaway`]: decoding loops, which send a scaled-context decode back for the full context.
 //! - [`service`]: [`run`], the bus shell around a dedicated recogniser thread.
 //! - [`synth`]: random-weight models of real shapes, for the benchmark.
 //! - [`bench`]: `hearth-asr bench`.
@@ -30,6 +31,7 @@ pub mod files;
 pub mod filter;
 pub mod model;
 pub mod reference;
+pub mod runaway;
 pub mod service;
 pub mod synth;
 pub mod wer;

@@ -8,10 +8,14 @@
 //! - [`recorder`]: every bus message with its arrival time.
 //! - [`turn`]: one turn, followed from wake word to last audio chunk.
 //! - [`speech`]: espeak-ng speech, sox noise, WAV files.
+//! - [`procs`]: memory, CPU and descriptors of `hearth up`'s processes, from `/proc`.
+//! - [`soak`]: `hearth bench soak`, hours of listening with restarts.
 
 pub mod mic;
+pub mod procs;
 pub mod recorder;
 pub mod rig;
+pub mod soak;
 pub mod speech;
 pub mod turn;
 

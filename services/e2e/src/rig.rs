@@ -137,6 +137,11 @@ impl Rig {
         }
     }
 
+    /// The process id of `hearth up` itself (the supervisor, which also runs the broker).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The process id of service `name`, a child of `hearth up`.
     pub fn service_pid(&self, name: &str) -> Option<i32> {
         let wanted: Vec<&str> = if name == "asr" || name == "llm" { vec![] } else { vec!["service", name] };

@@ -161,7 +161,7 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-fn cache_dir() -> PathBuf {
+pub(super) fn cache_dir() -> PathBuf {
     std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
@@ -169,7 +169,7 @@ fn cache_dir() -> PathBuf {
         .join("hearth")
 }
 
-fn models_dir(file: &NodeFile, given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+pub(super) fn models_dir(file: &NodeFile, given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     let has_models = |d: &Path| d.join("openwakeword/melspectrogram.onnx").is_file() && d.join("silero-vad/silero_vad.onnx").is_file();
     let candidates = match given {
         Some(d) => vec![d],
