@@ -137,7 +137,6 @@ mod tests {
         assert_eq!(topic::topic_of::<MessageResult>("kitchen"), "hearth/kitchen/message/result");
         assert_eq!(topic::topic_of::<CallResult>("kitchen"), "hearth/kitchen/call/result");
         assert_eq!(topic::topic_of::<IncomingMessage>("kitchen"), "hearth/kitchen/message/incoming");
-        assert!(!SendMessage::RETAIN);
     }
 
     /// What a handler writes by hand (`mosquitto_pub`) decodes: optional fields may be left out.
