@@ -57,7 +57,7 @@ async fn messages_become_notify_calls_through_the_blueprint() {
          [[brain.messages.contacts]]\nname = \"Sam\"\nchannel = \"signal\"\naddress = \"+15557654321\"\n\
          [ha]\ndiscovery = \"entity\"\ndiscovery_delay_ms = 300\nbirth_jitter_ms = 0\nsites = [\"default\"]\n",
     );
-    let _services = [start(&bus, &node, "brain").await, start(&bus, &node, "ha").await];
+    let services = [start(&bus, &node, "brain").await, start(&bus, &node, "ha").await];
     write_ha_config(dir.path());
     let ha = HomeAssistant::start_with(&python, dir.path(), bus.port, HA_CONFIG).await.unwrap_or_else(|e| panic!("{e:#}"));
     eprintln!("Home Assistant {} up after {:?}", ha.version, started.elapsed());
@@ -81,4 +81,8 @@ async fn messages_become_notify_calls_through_the_blueprint() {
     let notified = std::fs::read_to_string(dir.path().join("config/notified.txt")).unwrap();
     assert!(!notified.contains("nowhere"), "{notified}");
     eprintln!("messages through the blueprint checked after {:?}", started.elapsed());
+    // Each service's runtime must end outside this one.
+    for service in services {
+        service.stop().await;
+    }
 }
