@@ -127,7 +127,6 @@ pub fn tools() -> Vec<ToolSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::Message;
     use crate::topic;
 
     #[test]

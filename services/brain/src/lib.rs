@@ -1,6 +1,6 @@
 //! The brain: owns each site's conversation. A transcript first meets the local matcher: hearth-intents'
-//! sentence templates (time, date, timers, weather, Wikipedia, volume, stop, and the camera, music and
-//! message intents once a service serves their tools), built-in plus the user's own folder, compiled at
+//! sentence templates (time, date, timers, weather, Wikipedia, volume, stop, messages and calls, and the
+//! camera and music intents once a service serves their tools), built-in plus the user's own folder, compiled at
 //! start. A match is answered through its tool call at once, and "what about tomorrow?" in the follow-up
 //! window continues the site's previous local request. A tool that no online service announces
 //! (`tool:<name>` in its retained info) is never called locally. Anything else goes to the LLM service, whose
