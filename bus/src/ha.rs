@@ -147,6 +147,33 @@ impl HaReplyEvent {
     pub const EVENT_TYPE: &'static str = "spoken";
 }
 
+/// A message or call to hand off, on `hearth/<site>/ha/message`: `message/send` and `call/start` for the
+/// room's `event` entity, so a Home Assistant automation (the shipped blueprint) can do it with its
+/// `notify` services and answer on `result_topic`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HaMessageEvent {
+    /// `send` (a message) or `call`.
+    pub event_type: String,
+    /// Echo it in the result.
+    pub request_id: String,
+    /// The contact's name.
+    pub contact: String,
+    /// The contact's channel: for the blueprint, a notify service name (`signal`, `telegram`).
+    pub channel: String,
+    /// Where on the channel (a phone number, a chat id); may be empty.
+    pub address: String,
+    /// The message (empty for a call).
+    pub text: String,
+    /// Where the result goes: `hearth/<site>/message/result` or `hearth/<site>/call/result`.
+    pub result_topic: String,
+}
+json_message!(HaMessageEvent, "ha/message");
+
+impl HaMessageEvent {
+    pub const SEND: &'static str = "send";
+    pub const CALL: &'static str = "call";
+}
+
 /// The last request of a site, spoken or typed (retained), on `hearth/<site>/ha/last_transcript`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HaLastTranscript {

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::contacts::MessagesConfig;
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct BrainConfig {
@@ -32,6 +34,8 @@ pub struct BrainConfig {
     pub llm_idle_timeout_ms: u64,
     /// If a reply's `played` event never comes (no speaker), go back to idle after this, milliseconds.
     pub playback_timeout_ms: u64,
+    /// `[brain.messages]`: the contact book for messages and calls, and the hand-off's timeouts.
+    pub messages: MessagesConfig,
 }
 
 impl Default for BrainConfig {
@@ -47,6 +51,7 @@ impl Default for BrainConfig {
             llm_first_event_timeout_ms: 90_000,
             llm_idle_timeout_ms: 30_000,
             playback_timeout_ms: 120_000,
+            messages: MessagesConfig::default(),
         }
     }
 }
@@ -71,6 +76,6 @@ impl BrainConfig {
         if self.memory_messages == 0 {
             return Err(("brain.memory_messages", "must be at least 1".into()));
         }
-        Ok(())
+        self.messages.validate()
     }
 }

@@ -2,7 +2,10 @@
 //! here waits, sleeps or touches the bus, so every race and deadline is tested with explicit instants.
 //!
 //! Per site it keeps the memory for the LLM, the one turn that waits for something (a transcript, a tool
-//! result, the LLM), the reply being played (for the follow-up window) and the last published state.
+//! result, the LLM, a message handler's result), the reply being played (for the follow-up window), the
+//! message waiting for its yes ([`messaging`]) and the last published state.
+
+mod messaging;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -25,6 +28,8 @@ use crate::memory::{self, Memory};
 use crate::phrases;
 use crate::served::ServedTools;
 use crate::turn::{Pending, Playback, Turn, Waiting};
+use messaging::{Handoff, Incoming};
+pub use messaging::HandoffKind;
 
 /// Where new ids (utterances, requests, tool calls) come from: random in the service, counted in tests.
 pub type IdSource = Box<dyn FnMut() -> String + Send>;
@@ -42,6 +47,10 @@ struct Site {
     /// The session whose follow-up window was opened: its next transcript may continue the previous
     /// request ("what about tomorrow?"). Cleared when the conversation goes idle.
     follow_up: Option<String>,
+    /// A message or call read back (or a name asked back), waiting for the user's answer.
+    handoff: Option<Handoff>,
+    /// The message announced last, for "reply …".
+    incoming: Option<Incoming>,
 }
 
 /// All sites' conversations.
@@ -59,14 +68,18 @@ pub struct Conversation {
 
 impl Conversation {
     pub fn new(config: BrainConfig, matcher: Box<dyn LocalMatcher>, new_id: IdSource) -> Conversation {
-        Conversation { config, matcher, new_id, sites: BTreeMap::new(), llm_online: false, tools: ServedTools::default(), out: Vec::new() }
+        let mut tools = ServedTools::default();
+        tools.serve_own(messaging::OWN_TOOLS);
+        Conversation { config, matcher, new_id, sites: BTreeMap::new(), llm_online: false, tools, out: Vec::new() }
     }
 
     /// The earliest moment [`Conversation::on_deadline`] has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.sites
             .values()
-            .flat_map(|s| [s.pending.as_ref().map(|p| p.deadline), s.playback.as_ref().map(|p| p.deadline)])
+            .flat_map(|s| {
+                [s.pending.as_ref().map(|p| p.deadline), s.playback.as_ref().map(|p| p.deadline), s.handoff.as_ref().map(|h| h.deadline)]
+            })
             .flatten()
             .min()
     }
@@ -97,6 +110,9 @@ impl Conversation {
             Inbound::ServiceStatus { service, state } => self.tools.on_status(site, &service, state),
             Inbound::ServiceInfo { service, capabilities } => self.tools.on_capabilities(site, &service, &capabilities),
             Inbound::State(s) => self.on_state_seen(site, s),
+            Inbound::MessageResult(r) => self.on_handoff_result(now, site, &r.request_id, r.ok, r.reason.as_deref()),
+            Inbound::CallResult(r) => self.on_handoff_result(now, site, &r.request_id, r.ok, r.reason.as_deref()),
+            Inbound::IncomingMessage(m) => self.on_incoming_message(now, site, m),
         }
         std::mem::take(&mut self.out)
     }
@@ -108,6 +124,9 @@ impl Conversation {
             if self.site(&site).playback.take_if(|p| p.deadline <= now).is_some() {
                 self.set_state(&site, AssistantState::Idle, None);
             }
+            if let Some(h) = self.site(&site).handoff.take_if(|h| h.deadline <= now) {
+                info!(site = %site, session = %h.session_id, "no answer to the read-back: nothing sent");
+            }
             let Some(Pending { mut turn, waiting, .. }) = self.site(&site).pending.take_if(|p| p.deadline <= now) else {
                 continue;
             };
@@ -118,6 +137,10 @@ impl Conversation {
                     self.finish(now, &site, turn);
                 }
                 (Waiting::Transcript, _) => self.answer(now, &site, turn, phrases::ASR_DOWN, ReplySource::Fallback),
+                (Waiting::Handoff { kind, contact, .. }, _) => {
+                    let sentence = kind.no_handler(contact);
+                    self.answer(now, &site, turn, &sentence, ReplySource::Fallback)
+                }
                 _ => self.answer(now, &site, turn, phrases::TOO_SLOW, ReplySource::Fallback),
             }
         }
@@ -153,10 +176,13 @@ impl Conversation {
         s.memory.expire(now, keep);
         self.set_state(site, AssistantState::Thinking, Some(t.session_id.clone()));
         let utterance_id = self.next_id();
-        let mut turn = Turn::new(t.session_id, text.clone(), t.source, now, utterance_id);
+        let turn = Turn::new(t.session_id, text.clone(), t.source, now, utterance_id);
         if text.is_empty() {
             return self.answer(now, site, turn, phrases::NOT_CAUGHT, ReplySource::Fallback);
         }
+        // The answer to a read-back ("yes") or a question back ("Alice") is this turn; anything else
+        // cancels the message and is a new request.
+        let Some(mut turn) = self.on_handoff_answer(now, site, turn) else { return };
         let context = LocalContext { site, follow_up, tools: &self.tools };
         match self.matcher.match_local(&text, &context) {
             Some(LocalMatch::StopPlayback) => {
@@ -185,6 +211,9 @@ impl Conversation {
     }
 
     fn call_tool(&mut self, now: Instant, site: &str, mut turn: Turn, tool: String, arguments: Value) {
+        if messaging::OWN_TOOLS.contains(&tool.as_str()) {
+            return self.on_handoff_tool(now, site, turn, tool, arguments);
+        }
         let call_id = self.next_id();
         info!(site, session = %turn.session_id, %tool, "tool call");
         let call = ToolCall { call_id: call_id.clone(), session_id: Some(turn.session_id.clone()), tool: tool.clone(), arguments: arguments.clone() };
@@ -250,6 +279,8 @@ impl Conversation {
     /// never ends.
     fn on_listening_ended(&mut self, now: Instant, site: &str, m: ListeningEnded) {
         if !matches!(m.reason, EndReason::Silence | EndReason::MaxLength) {
+            // Silence in the window after a read-back: nothing is sent.
+            self.cancel_handoff_of(site, &m.session_id);
             return self.set_state(site, AssistantState::Idle, Some(m.session_id));
         }
         // The broker orders messages within a topic, not across topics: the transcript may have come first,
@@ -267,6 +298,8 @@ impl Conversation {
     fn on_not_heard(&mut self, now: Instant, site: &str, n: NotHeard) {
         // This is the answer the capture was waiting for.
         self.take_pending_if(site, |w| matches!(w, Waiting::Transcript));
+        // An answer to a read-back that could not be understood is no yes.
+        self.cancel_handoff_of(site, &n.session_id);
         self.site(site).heard = Some(n.session_id.clone());
         let sentence = match n.reason {
             NotHeardReason::Unavailable => phrases::ASR_DOWN,

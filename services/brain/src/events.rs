@@ -6,6 +6,7 @@ use hearth_bus::audio::{Played, StopPlayback};
 use hearth_bus::brain::{AssistantState, Reply, StateChanged};
 use hearth_bus::listen::{ListeningEnded, ListeningStarted, StartListening};
 use hearth_bus::llm::{LlmEvent, LlmRequest};
+use hearth_bus::message::{CallResult, IncomingMessage, MessageResult, SendMessage, StartCall};
 use hearth_bus::service::{service_of, ServiceInfo, ServiceState, ServiceStatus};
 use hearth_bus::tool::{ToolCall, ToolResult};
 use hearth_bus::tts::Say;
@@ -35,6 +36,12 @@ pub enum Inbound {
     /// The assistant state on the bus: at start, the retained one a previous run left behind; later, the
     /// brain's own publications coming back.
     State(StateChanged),
+    /// A message handler's answer to `message/send`.
+    MessageResult(MessageResult),
+    /// A call handler's answer to `call/start`.
+    CallResult(CallResult),
+    /// A message that arrived, to announce.
+    IncomingMessage(IncomingMessage),
 }
 
 impl Inbound {
@@ -60,6 +67,12 @@ impl Inbound {
             Inbound::Played(m)
         } else if let Some(m) = envelope.decode::<StateChanged>() {
             Inbound::State(m)
+        } else if let Some(m) = envelope.decode::<MessageResult>() {
+            Inbound::MessageResult(m)
+        } else if let Some(m) = envelope.decode::<CallResult>() {
+            Inbound::CallResult(m)
+        } else if let Some(m) = envelope.decode::<IncomingMessage>() {
+            Inbound::IncomingMessage(m)
         } else if envelope.is::<ServiceStatus>() {
             let service = envelope.suffix().and_then(|s| service_of(s, "status"))?.to_string();
             let state = envelope.decode::<ServiceStatus>()?.state;
@@ -97,6 +110,10 @@ pub enum OutMessage {
     CallTool(ToolCall),
     StopPlayback(StopPlayback),
     Listen(StartListening),
+    /// A message handed off to whoever holds the keys.
+    SendMessage(SendMessage),
+    /// A call handed off.
+    StartCall(StartCall),
 }
 
 impl OutMessage {
@@ -110,6 +127,8 @@ impl OutMessage {
             OutMessage::CallTool(_) => ToolCall::SUFFIX,
             OutMessage::StopPlayback(_) => StopPlayback::SUFFIX,
             OutMessage::Listen(_) => StartListening::SUFFIX,
+            OutMessage::SendMessage(_) => SendMessage::SUFFIX,
+            OutMessage::StartCall(_) => StartCall::SUFFIX,
         }
     }
 }

@@ -1,19 +1,23 @@
 //! The brain: owns each site's conversation. A transcript first meets the local matcher: hearth-intents'
-//! sentence templates (time, date, timers, weather, Wikipedia, volume, stop, and the camera, music and
-//! message intents once a service serves their tools), built-in plus the user's own folder, compiled at
+//! sentence templates (time, date, timers, weather, Wikipedia, volume, stop, messages and calls, and the
+//! camera and music intents once a service serves their tools), built-in plus the user's own folder, compiled at
 //! start. A match is answered through its tool call at once, and "what about tomorrow?" in the follow-up
 //! window continues the site's previous local request. A tool that no online service announces
 //! (`tool:<name>` in its retained info) is never called locally. Anything else goes to the LLM service, whose
 //! sentences are spoken as they arrive and whose tool calls are answered by the tool services' finished
 //! sentences (no second LLM pass). Every wait has a timeout that ends in a short, honest sentence. After a
 //! spoken reply has played, the brain opens a follow-up window. At start it resets any assistant state a
-//! previous run left behind.
+//! previous run left behind. Messages and calls are the brain's own tools: it finds the contact in
+//! `[brain.messages]`, reads the message back, and on a yes hands it off on `message/send` / `call/start`
+//! to whoever holds the keys, saying "Sent." only on their acknowledgement; incoming messages are announced.
 //!
 //! The conversation is a plain state machine ([`Conversation`]); this file only decodes bus messages,
 //! hands them to it with the time, and publishes what it returns.
 //!
 //! # Layout
-//! - [`conversation`]: the state machine: turns, races, deadlines, follow-ups.
+//! - [`conversation`]: the state machine: turns, races, deadlines, follow-ups; its `messaging` part reads
+//!   messages back, hands them off and announces incoming ones.
+//! - [`contacts`]: the `[brain.messages]` contact book and how a heard name finds a contact.
 //! - [`events`]: what comes in from the bus ([`Inbound`]) and goes out ([`Outbound`]).
 //! - [`turn`]: the turn in progress, what it waits for, the reply being played.
 //! - [`local`]: the seam for answering without the LLM ([`LocalMatcher`]).
@@ -23,6 +27,7 @@
 //! - [`config`]: the `[brain]` table.
 
 pub mod config;
+pub mod contacts;
 pub mod conversation;
 pub mod events;
 pub mod local;
@@ -39,6 +44,7 @@ use hearth_bus::brain::StateChanged;
 use hearth_bus::ids::{new_id, now_ms};
 use hearth_bus::listen::{ListeningEnded, ListeningStarted};
 use hearth_bus::llm::LlmEvent;
+use hearth_bus::message::{CallResult, IncomingMessage, MessageResult};
 use hearth_bus::service::{info_topic, status_topic, ServiceState};
 use hearth_bus::tool::ToolResult;
 use hearth_bus::wake::WakeDetected;
@@ -47,7 +53,8 @@ use thiserror::Error;
 use tracing::{info, warn};
 
 pub use config::BrainConfig;
-pub use conversation::{Conversation, IdSource};
+pub use contacts::{Contact, MessagesConfig};
+pub use conversation::{Conversation, HandoffKind, IdSource};
 pub use events::{Inbound, OutMessage, Outbound};
 pub use local::{LocalContext, LocalMatch, LocalMatcher};
 pub use served::ServedTools;
@@ -70,6 +77,15 @@ pub mod phrases {
     pub const TOO_SLOW: &str = "Sorry, that took too long. Please try again.";
     pub const LLM_FAILED: &str = "Sorry, I can't answer that right now.";
     pub const NO_LLM: &str = "Sorry, I can't answer that right now: no language model is running.";
+    /// The message handler acknowledged.
+    pub const SENT: &str = "Sent.";
+    pub const NOT_SENT: &str = "Okay, I won't send it.";
+    pub const NOT_CALLED: &str = "Okay, I won't call.";
+    pub const NO_MESSAGE_SERVICE: &str = "I couldn't send it: no message service answered.";
+    pub const NO_CONTACTS: &str = "I can't send messages or make calls yet: no contacts are set up.";
+    pub const NO_CONTACT_NAME: &str = "I didn't catch who it is for.";
+    pub const NO_MESSAGE_TEXT: &str = "I didn't catch what the message should say.";
+    pub const NOTHING_TO_REPLY: &str = "There is no message to reply to.";
 }
 
 /// Runs the brain until shutdown.
@@ -85,6 +101,9 @@ pub async fn run(config: BrainConfig, bus: Bus, shutdown: Shutdown) -> Result<()
     client.subscribe_all_sites::<ListeningStarted>().await?;
     client.subscribe_all_sites::<ListeningEnded>().await?;
     client.subscribe_all_sites::<Played>().await?;
+    client.subscribe_all_sites::<MessageResult>().await?;
+    client.subscribe_all_sites::<CallResult>().await?;
+    client.subscribe_all_sites::<IncomingMessage>().await?;
     // The retained states of every site: those a previous run left behind are reset to idle.
     client.subscribe_all_sites::<StateChanged>().await?;
     // Every service's status and info: the LLM's decides whether to ask it, the tool services' which
@@ -94,7 +113,13 @@ pub async fn run(config: BrainConfig, bus: Bus, shutdown: Shutdown) -> Result<()
     let intents = format!("intents:{}", matcher.intent_names().join(","));
     client.set_capabilities(vec![intents, format!("llm:{}", config.use_llm)]).await?;
     client.set_status(ServiceState::Online, None).await?;
-    info!(use_llm = config.use_llm, follow_up_ms = config.follow_up_ms, intents = matcher.intent_names().len(), "brain ready");
+    info!(
+        use_llm = config.use_llm,
+        follow_up_ms = config.follow_up_ms,
+        intents = matcher.intent_names().len(),
+        contacts = config.messages.contacts.len(),
+        "brain ready"
+    );
     let mut conversation = Conversation::new(config, Box::new(matcher), Box::new(new_id));
     loop {
         let deadline = conversation.next_deadline();
@@ -136,6 +161,8 @@ async fn publish(client: &BusClient, Outbound { site, message }: Outbound) {
         OutMessage::CallTool(m) => client.publish_on(m.topic(site), m).await,
         OutMessage::StopPlayback(m) => client.publish(site, m).await,
         OutMessage::Listen(m) => client.publish(site, m).await,
+        OutMessage::SendMessage(m) => client.publish(site, m).await,
+        OutMessage::StartCall(m) => client.publish(site, m).await,
     };
     if let Err(error) = result {
         warn!(topic = message.suffix(), %error, "publish failed");

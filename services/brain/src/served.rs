@@ -18,6 +18,8 @@ struct Service {
 #[derive(Debug, Clone, Default)]
 pub struct ServedTools {
     services: BTreeMap<(String, String), Service>,
+    /// Tools the brain answers itself (messages and calls, handed off).
+    own: Vec<String>,
 }
 
 impl ServedTools {
@@ -30,9 +32,14 @@ impl ServedTools {
             capabilities.iter().filter_map(|c| c.strip_prefix(TOOL_CAPABILITY)).map(str::to_string).collect();
     }
 
-    /// Whether an online service, at any site, announces `tool`.
+    /// Tools the brain itself answers, whatever services are online.
+    pub fn serve_own(&mut self, tools: &[&str]) {
+        self.own.extend(tools.iter().map(|t| t.to_string()));
+    }
+
+    /// Whether the brain or an online service, at any site, announces `tool`.
     pub fn serves(&self, tool: &str) -> bool {
-        self.services.values().any(|s| s.online && s.tools.iter().any(|t| t == tool))
+        self.own.iter().any(|t| t == tool) || self.services.values().any(|s| s.online && s.tools.iter().any(|t| t == tool))
     }
 
     fn entry(&mut self, site: &str, service: &str) -> &mut Service {

@@ -1,8 +1,8 @@
 //! The local matcher over hearth-intents' sentence templates: the built-in templates plus the user's
-//! own, compiled at start. A match whose tool no online service answers (the camera, music and message
-//! tools on most installs) is left to the LLM rather than published to nobody. Each site's last local
-//! match is kept while its conversation lasts, so "what about tomorrow?" in the follow-up window
-//! continues it.
+//! own, compiled at start. A match whose tool neither the brain (messages and calls) nor an online
+//! service answers (the camera and music tools on most installs) is left to the LLM rather than
+//! published to nobody. Each site's last local match is kept while its conversation lasts, so "what
+//! about tomorrow?" in the follow-up window continues it.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -7,6 +7,8 @@ use hearth_bus::asr::TranscriptSource;
 use hearth_bus::brain::ReplySource;
 use serde_json::Value;
 
+pub use crate::conversation::HandoffKind;
+
 /// A request being answered: the spoken reply is one utterance of one or more sentences.
 #[derive(Debug, Clone)]
 pub struct Turn {
@@ -48,6 +50,8 @@ pub enum Waiting {
     Tool { call_id: String },
     /// The LLM's answer to this request; `answering` once a first sentence arrived.
     Llm { request_id: String, answering: bool },
+    /// A message or call handler's result for this request, to or for `contact`.
+    Handoff { request_id: String, kind: HandoffKind, contact: String },
 }
 
 /// A turn that waits for something, and the moment it stops waiting and says why.

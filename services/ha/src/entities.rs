@@ -13,8 +13,8 @@
 //! Assistant's: seconds and timestamps, never epoch milliseconds.
 
 use hearth_bus::ha::{
-    HaCommand, HaHealth, HaLastReply, HaLastTranscript, HaListeningEvent, HaReplyEvent, HaTimerEvent, HaTimers,
-    HaWakeEvent,
+    HaCommand, HaHealth, HaLastReply, HaLastTranscript, HaListeningEvent, HaMessageEvent, HaReplyEvent, HaTimerEvent,
+    HaTimers, HaWakeEvent,
 };
 use hearth_bus::service::status_topic;
 use hearth_bus::{topic, Message};
@@ -110,6 +110,14 @@ pub fn components(site: &str, origin: &Origin, locations: &ServiceLocations) -> 
             "icon": "mdi:message-reply-text",
             "state_topic": t(HaReplyEvent::SUFFIX),
             "event_types": [HaReplyEvent::EVENT_TYPE],
+            "availability": availability(&[services::BRAIN], true),
+        })));
+        // Messages and calls the brain hands off: the blueprint's trigger (every field is an attribute).
+        list.push(("message_request", "event", json!({
+            "name": "Message request",
+            "icon": "mdi:message-arrow-right",
+            "state_topic": t(HaMessageEvent::SUFFIX),
+            "event_types": [HaMessageEvent::SEND, HaMessageEvent::CALL],
             "availability": availability(&[services::BRAIN], true),
         })));
         list.push(("ask", "text", json!({

@@ -8,7 +8,8 @@
 //! entities of the capabilities it has. Entity state is read by HA from retained topics: the
 //! services' own, and the bridge's (`ha/last_transcript`, `ha/last_reply`, `ha/timers`,
 //! `ha/health`) for what the bus only has as events. Timers finishing, listening and replies spoken
-//! become HA events. Commands arrive on `hearth/<site>/ha/<entity>/set` and leave as typed messages.
+//! become HA events, and so do messages and calls the brain hands off (`message/send`, `call/start` →
+//! the room's "Message request" event entity, for the blueprint in deploy/home-assistant/blueprints). Commands arrive on `hearth/<site>/ha/<entity>/set` and leave as typed messages.
 //!
 //! # Layout
 //! - [`config`]: the `[ha]` table.
@@ -33,6 +34,7 @@ use hearth_bus::brain::Reply;
 use hearth_bus::ha::{command_filter, HaCommand, HaHealth, HaTimers, HaWakeEvent};
 use hearth_bus::ids::now_ms;
 use hearth_bus::listen::{ListeningEnded, ListeningStarted};
+use hearth_bus::message::{SendMessage, StartCall};
 use hearth_bus::service::{service_of, ServiceState, ServiceStatus};
 use hearth_bus::timer::{TimerDone, TimerState};
 use hearth_bus::wake::WakeDetected;
@@ -74,6 +76,8 @@ pub async fn run(config: HaConfig, bus: Bus, shutdown: Shutdown) -> Result<(), H
     client.subscribe_all_sites::<TimerDone>().await?;
     client.subscribe_all_sites::<ListeningStarted>().await?;
     client.subscribe_all_sites::<ListeningEnded>().await?;
+    client.subscribe_all_sites::<SendMessage>().await?;
+    client.subscribe_all_sites::<StartCall>().await?;
     client.set_capabilities(vec![format!("ha:discovery:{}", bridge.config.discovery_prefix)]).await?;
     client.set_status(ServiceState::Online, None).await?;
     info!(prefix = %bridge.config.discovery_prefix, mode = ?bridge.config.discovery, sites = ?bridge.sites, "home assistant bridge ready");
@@ -201,6 +205,10 @@ impl Bridge {
             publish(client, &site, &mirror::listening_started(&started)).await;
         } else if let Some(ended) = envelope.decode::<ListeningEnded>() {
             publish(client, &site, &mirror::listening_ended(&ended)).await;
+        } else if let Some(m) = envelope.decode::<SendMessage>() {
+            publish(client, &site, &mirror::message_requested(&site, &m)).await;
+        } else if let Some(c) = envelope.decode::<StartCall>() {
+            publish(client, &site, &mirror::call_requested(&site, &c)).await;
         }
     }
 

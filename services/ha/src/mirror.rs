@@ -1,6 +1,7 @@
 //! What the bridge republishes for Home Assistant (pure): bus events as retained states (the last
 //! transcript and reply, the timers in seconds and timestamps), bus events as HA events (a timer
-//! finished, listening started or ended, a reply spoken), and each room's health.
+//! finished, listening started or ended, a reply spoken, a message or call to hand off), and each room's
+//! health.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -9,9 +10,12 @@ use hearth_bus::asr::Transcript;
 use hearth_bus::audio::Played;
 use hearth_bus::brain::Reply;
 use hearth_bus::ha::{
-    HaHealth, HaLastReply, HaLastTranscript, HaListeningEvent, HaReplyEvent, HaTimer, HaTimerEvent, HaTimers,
+    HaHealth, HaLastReply, HaLastTranscript, HaListeningEvent, HaMessageEvent, HaReplyEvent, HaTimer, HaTimerEvent,
+    HaTimers,
 };
 use hearth_bus::listen::{ListeningEnded, ListeningStarted};
+use hearth_bus::message::{CallResult, MessageResult, SendMessage, StartCall};
+use hearth_bus::topic::topic_of;
 use hearth_bus::service::{ServiceState, ServiceStatus};
 use hearth_bus::timer::{TimerDone, TimerState};
 use serde::Serialize;
@@ -84,6 +88,32 @@ pub fn listening_ended(e: &ListeningEnded) -> HaListeningEvent {
         session_id: e.session_id.clone(),
         reason: wire_name(&e.reason),
         speech_s: Some(seconds(e.speech_ms)),
+    }
+}
+
+/// A message to hand off, for the room's message event entity.
+pub fn message_requested(site: &str, m: &SendMessage) -> HaMessageEvent {
+    HaMessageEvent {
+        event_type: HaMessageEvent::SEND.into(),
+        request_id: m.request_id.clone(),
+        contact: m.contact.clone(),
+        channel: m.channel.clone(),
+        address: m.address.clone(),
+        text: m.text.clone(),
+        result_topic: topic_of::<MessageResult>(site),
+    }
+}
+
+/// A call to hand off, for the room's message event entity.
+pub fn call_requested(site: &str, c: &StartCall) -> HaMessageEvent {
+    HaMessageEvent {
+        event_type: HaMessageEvent::CALL.into(),
+        request_id: c.request_id.clone(),
+        contact: c.contact.clone(),
+        channel: c.channel.clone(),
+        address: c.address.clone(),
+        text: String::new(),
+        result_topic: topic_of::<CallResult>(site),
     }
 }
 

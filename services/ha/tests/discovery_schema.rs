@@ -13,7 +13,7 @@ use hearth_bus::asr::{Transcript, TranscriptSource};
 use hearth_bus::audio::{MicState, Volume};
 use hearth_bus::brain::{AssistantState, Reply, ReplySource, StateChanged};
 use hearth_bus::ha::{
-    HaCommand, HaHealth, HaLastReply, HaLastTranscript, HaListeningEvent, HaReplyEvent, HaTimer, HaTimerEvent, HaTimers,
+    HaCommand, HaHealth, HaLastReply, HaLastTranscript, HaListeningEvent, HaMessageEvent, HaReplyEvent, HaTimer, HaTimerEvent, HaTimers,
     HaWakeEvent,
 };
 use hearth_bus::service::{status_topic, ServiceState, ServiceStatus};
@@ -151,6 +151,7 @@ fn samples() -> BTreeMap<String, Value> {
             entry(site, HaTimerEvent { event_type: HaTimerEvent::EVENT_TYPE.into(), timer_id: "t".into(), name: None, duration_s: 1.0, late_s: 0.0, sentence: "Done.".into() }),
             entry(site, HaListeningEvent { event_type: HaListeningEvent::ENDED.into(), session_id: "s".into(), reason: "silence".into(), speech_s: Some(1.0) }),
             entry(site, HaReplyEvent { event_type: HaReplyEvent::EVENT_TYPE.into(), session_id: "s".into(), request: "hi".into(), text: "Hello.".into(), interrupted: false }),
+            entry(site, HaMessageEvent { event_type: HaMessageEvent::SEND.into(), request_id: "r".into(), contact: "Alex".into(), channel: "signal".into(), address: "+1".into(), text: "hi".into(), result_topic: format!("hearth/{site}/message/result") }),
         ]);
         for service in SERVICES {
             let status = ServiceStatus { state: ServiceState::Unavailable, detail: Some("x missing — run `hearth models pull x`".into()), timestamp_ms: 1 };

@@ -10,7 +10,8 @@ use std::time::Duration;
 use hearth_bus::asr::{Transcript, TranscriptSource};
 use hearth_bus::audio::{Played, SetMicMuted, SetVolume};
 use hearth_bus::brain::{Reply, ReplySource};
-use hearth_bus::ha::{HaHealth, HaLastReply, HaLastTranscript, HaListeningEvent, HaReplyEvent, HaTimerEvent, HaTimers, HaWakeEvent};
+use hearth_bus::ha::{HaHealth, HaLastReply, HaLastTranscript, HaListeningEvent, HaMessageEvent, HaReplyEvent, HaTimerEvent, HaTimers, HaWakeEvent};
+use hearth_bus::message::{SendMessage, StartCall};
 use hearth_bus::listen::{EndReason, ListenReason, ListeningEnded, StartListening};
 use hearth_bus::timer::{Timer, TimerDone, TimerState};
 use hearth_bus::service::{ServiceState, ServiceStatus};
@@ -189,6 +190,19 @@ async fn discovery_birth_commands_and_events() {
     audio.client.publish("kitchen", &ListeningEnded { session_id: "s2".into(), reason: EndReason::NoSpeech, speech_ms: 0, duration_ms: 5000, timestamp_ms: 1 }).await.unwrap();
     let ended = next_matching(&mut ha_inbox, "ha/listening", |e| e.is::<HaListeningEvent>()).await.decode::<HaListeningEvent>().unwrap();
     assert_eq!((ended.event_type.as_str(), ended.reason.as_str()), ("ended", "no_speech"));
+    // A message the brain hands off becomes the message request event, with where its result goes.
+    let send = SendMessage { request_id: "r1".into(), session_id: Some("s3".into()), contact: "Alex".into(), channel: "signal".into(), address: "+15550001".into(), text: "I'm late".into() };
+    audio.client.publish("kitchen", &send).await.unwrap();
+    let state_topic = component(&kitchen, "message_request")["state_topic"].as_str().unwrap().to_string();
+    let request = next_matching(&mut ha_inbox, "ha/message", |e| e.topic == state_topic).await.decode::<HaMessageEvent>().unwrap();
+    assert_eq!((request.event_type.as_str(), request.request_id.as_str(), request.text.as_str()), ("send", "r1", "I'm late"));
+    assert_eq!(request.result_topic, "hearth/kitchen/message/result");
+    let call = StartCall { request_id: "r2".into(), session_id: None, contact: "Alex".into(), channel: "phone".into(), address: "+15550001".into() };
+    audio.client.publish("kitchen", &call).await.unwrap();
+    let request = next_matching(&mut ha_inbox, "ha/message", |e| e.decode::<HaMessageEvent>().is_some_and(|m| m.request_id == "r2")).await.decode::<HaMessageEvent>().unwrap();
+    assert_eq!((request.event_type.as_str(), request.channel.as_str(), request.result_topic.as_str()), ("call", "phone", "hearth/kitchen/call/result"));
+    let types = component(&kitchen, "message_request")["event_types"].as_array().unwrap();
+    assert!(types.iter().any(|t| t == "send") && types.iter().any(|t| t == "call"));
     // A service the kitchen uses goes unavailable: the kitchen has a problem, with the fix.
     let detail = "Silero VAD model missing — run `hearth models pull silero-vad`";
     others[1].0.client.set_status(ServiceState::Unavailable, Some(detail.into())).await.unwrap();

@@ -2,9 +2,11 @@
 //! every race and deadline runs in milliseconds), and the service on a real broker.
 
 mod deadlines;
+mod handoff_on_broker;
 mod intents;
 mod llm;
 mod local;
+mod messages;
 mod on_broker;
 mod races;
 mod state;

@@ -9,6 +9,7 @@ use hearth_bus::audio::{Played, StopPlayback};
 use hearth_bus::brain::{AssistantState, Reply, StateChanged};
 use hearth_bus::listen::{EndReason, ListenReason, ListeningEnded, ListeningStarted, StartListening};
 use hearth_bus::llm::{LlmEvent, LlmEventKind, LlmRequest};
+use hearth_bus::message::{SendMessage, StartCall};
 use hearth_bus::service::ServiceState;
 use hearth_bus::tool::{names, ToolCall, ToolResult};
 use hearth_bus::tts::Say;
@@ -141,6 +142,14 @@ impl Out {
 
     pub fn listens(&self) -> Vec<StartListening> {
         self.of(|m| if let OutMessage::Listen(l) = m { Some(l) } else { None })
+    }
+
+    pub fn messages(&self) -> Vec<SendMessage> {
+        self.of(|m| if let OutMessage::SendMessage(s) = m { Some(s) } else { None })
+    }
+
+    pub fn calls(&self) -> Vec<StartCall> {
+        self.of(|m| if let OutMessage::StartCall(c) = m { Some(c) } else { None })
     }
 
     pub fn stops(&self) -> Vec<StopPlayback> {

@@ -69,6 +69,12 @@ impl Drop for HomeAssistant {
 impl HomeAssistant {
     /// Starts Home Assistant on a free port, onboards it and connects it to the broker at `mqtt_port`.
     pub async fn start(python: &Path, dir: &Path, mqtt_port: u16) -> anyhow::Result<HomeAssistant> {
+        HomeAssistant::start_with(python, dir, mqtt_port, "").await
+    }
+
+    /// As [`HomeAssistant::start`], with `extra` appended to `configuration.yaml` (files it includes must
+    /// be in `<dir>/config` before the start).
+    pub async fn start_with(python: &Path, dir: &Path, mqtt_port: u16, extra: &str) -> anyhow::Result<HomeAssistant> {
         let port = hearth_broker::free_loopback_port()?.port();
         let config = dir.join("config");
         std::fs::create_dir_all(&config)?;
@@ -78,7 +84,7 @@ impl HomeAssistant {
                 "homeassistant:\n  name: Hearth test\n  latitude: 52.37\n  longitude: 4.89\n  elevation: 0\n  \
                  unit_system: metric\n  time_zone: UTC\n  currency: EUR\n  country: NL\n\
                  http:\n  server_host: 127.0.0.1\n  server_port: {port}\n\
-                 logger:\n  default: warning\n  logs:\n    homeassistant.components.mqtt: info\n"
+                 logger:\n  default: warning\n  logs:\n    homeassistant.components.mqtt: info\n{extra}"
             ),
         )?;
         let log = dir.join("home-assistant.log");

@@ -12,6 +12,7 @@
 mod ha;
 mod http;
 mod house;
+mod messages;
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,10 @@ use serde_json::{json, Value};
 
 use ha::HomeAssistant;
 use house::{node_file, start, Service};
+
+/// One Home Assistant at a time: each test starts its own, and two at once on a loaded machine would
+/// only make both slow.
+pub static ONE_HOME_ASSISTANT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Longest wait for Home Assistant to show one thing.
 const SHOW: Duration = Duration::from_secs(60);
@@ -47,6 +52,7 @@ fn silence_wav(path: &std::path::Path) {
 async fn hearth_in_a_real_home_assistant() {
     let Some(python) = ha::python() else { return };
     let Some(ort) = hearth_wake::testkit::onnxruntime() else { return };
+    let _one = ONE_HOME_ASSISTANT.lock().await;
     let started = Instant::now();
     let _ = tracing_subscriber_init();
     let dir = tempfile::tempdir().unwrap();
