@@ -3,17 +3,20 @@
 //!
 //! Checks, in order: the config file (parses, validates), the broker (resolves, connects with the
 //! configured login, gets a ConnAck), each model file the node's services need (at the services'
-//! default paths under `models_dir`), the ONNX Runtime library, the sound cards, and espeak-ng.
+//! default paths under `models_dir`), whether they fit in memory, the ONNX Runtime library, the sound
+//! cards, and espeak-ng.
 //! Checks that no service on the node needs are skipped.
 //!
 //! # Layout
 //! - [`report`]: [`Check`], [`Report`] and its printing.
 //! - [`broker`]: the broker connection check.
 //! - [`files`]: model files, ONNX Runtime, `/proc/asound`, espeak-ng.
+//! - [`memory`]: each service's memory plus its weights against the machine's.
 //! - [`run`]: which services this node runs, and every check in order.
 
 pub mod broker;
 pub mod files;
+pub mod memory;
 pub mod report;
 
 use std::collections::BTreeMap;
@@ -161,6 +164,11 @@ pub async fn run(options: &Options) -> Report {
     if runs("wake") {
         report.push(files::check_wake_words(&models_dir));
     }
+    let model_path = |m: &files::ModelFile| options.model_paths.get(m.relative).cloned().unwrap_or_else(|| models_dir.join(m.relative));
+    report.push(match memory::total_memory(Path::new("/proc/meminfo")) {
+        Some(total) => memory::check_memory(&memory::needs(&services, model_path), total),
+        None => Check::skip("memory", "/proc/meminfo unreadable"),
+    });
 
     let ort_users: Vec<&str> = files::ORT_SERVICES.iter().copied().filter(|s| runs(s)).collect();
     if ort_users.is_empty() {

@@ -99,6 +99,16 @@ pub async fn soak(options: SoakOptions) -> anyhow::Result<SoakReport> {
     let mut rng = StdRng::seed_from_u64(options.seed);
     let mut rig = Rig::start(options.rig).await?;
     rig.cut_playback = true;
+    // A soak of a half-working assistant measures nothing: every service must be online.
+    for name in rig.services.clone() {
+        let status = rig.wait_status(&name, |_| true).await?;
+        anyhow::ensure!(
+            status.state == hearth_bus::service::ServiceState::Online,
+            "{name} is {:?}: {}",
+            status.state,
+            status.detail.unwrap_or_default()
+        );
+    }
     let started = Instant::now();
     let samples: Arc<Mutex<Vec<(f64, Vec<ProcSample>)>>> = Arc::default();
     let sampler = tokio::spawn(sample_every(rig.pid() as i32, options.sample_every, started, samples.clone()));
@@ -163,7 +173,7 @@ async fn set_remembered_things(rig: &Rig) -> anyhow::Result<()> {
         tool: "set_timer".into(),
         arguments: serde_json::json!({"duration_seconds": 86_400, "name": TIMER_NAME}),
     };
-    rig.recorder.client.publish("default", &timer).await?;
+    rig.recorder.client.publish_on(timer.topic("default"), &timer).await?;
     rig.recorder.client.publish("default", &SetVolume { volume: VOLUME }).await?;
     Ok(())
 }
@@ -190,7 +200,7 @@ async fn settle_remembered_things(rig: &mut Rig, report: &mut SoakReport, when: 
 async fn has_timer(rig: &mut Rig, n: usize) -> bool {
     let call_id = format!("soak-status-{n}");
     let ask = ToolCall { call_id: call_id.clone(), session_id: None, tool: "timer_status".into(), arguments: serde_json::json!({}) };
-    if rig.recorder.client.publish("default", &ask).await.is_err() {
+    if rig.recorder.client.publish_on(ask.topic("default"), &ask).await.is_err() {
         return false;
     }
     let answer = tokio::time::timeout(Duration::from_secs(3), rig.recorder.next::<ToolResult>(|r| r.call_id == call_id)).await;
@@ -308,6 +318,9 @@ impl fmt::Display for SoakReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let hours = self.elapsed.as_secs_f64() / 3600.0;
         writeln!(f, "hearth bench soak: {:.2} h ({:.0} s), {} turns, {} answered, {} restarts", hours, self.elapsed.as_secs_f64(), self.turns, self.answered, self.restarts.len())?;
+        if hours < 0.5 {
+            writeln!(f, "\n(under half an hour: the slopes still hold start-up growth, caches filling; run --hours 4 for drift)")?;
+        }
         writeln!(f, "\n| process | runs | RSS start MB | RSS end MB | peak MB | slope MB/h (longest run) | CPU % of a core | fds start → end |")?;
         writeln!(f, "|---|---|---|---|---|---|---|---|")?;
         for (name, p) in &self.procs {
