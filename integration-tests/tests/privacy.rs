@@ -17,11 +17,10 @@ use std::time::{Duration, Instant};
 use hearth_bus::audio::{MicState, SetMicMuted};
 use hearth_bus::wake::{SetWake, WakeDetected, WakeState};
 use hearth_bus::{Bus, Message};
-use hearth_e2e::speech::speak;
+use hearth_e2e::speech::{silence, speak};
 use hearth_e2e::{Rig, Voice};
 use hearth_integration_tests::*;
-use hearth_tools::testkit::{forecast, geocoding, json, Reply, Request, TestServer};
-use serde_json::json;
+use hearth_tools::testkit::{forecast, geocoding, paris_summary, Reply, Request, TestServer};
 
 use netns::{Egress, Internet, INTERNET};
 
@@ -57,10 +56,7 @@ fn tool_hosts(r: &Request) -> Reply {
     match r.path.as_str() {
         "/v1/search" => geocoding(r),
         "/v1/forecast" => forecast(r),
-        "/api/rest_v1/page/summary/Paris" => json(json!({
-            "type": "standard", "title": "Paris",
-            "extract": "Paris is the capital and largest city of France. It has two million people."
-        })),
+        "/api/rest_v1/page/summary/Paris" => paris_summary(),
         _ => Reply::Json(404, "{}".into()),
     }
 }
@@ -93,12 +89,20 @@ async fn inside() {
     assert_eq!(packets.since(quiet_from), [], "a turn without a lookup sent packets out");
 
     // Turns that look something up reach the stand-in for that host and nothing else.
+    // Real whisper on a loaded machine now and then mishears a word; such a turn is asked again (its
+    // packets still count in the check over the whole run below).
     for (ask, expect) in [("what's the weather in paris", "Paris"), ("tell me about paris", "capital")] {
-        let from = Instant::now();
-        let turn = rig.wake_turn(request(ask, dir.path())).await.unwrap();
-        eprintln!("{turn}");
-        assert!(turn.sentences.join(" ").contains(expect), "{ask}: {:?}", turn.sentences);
-        let out = packets.since(from);
+        let mut answered = None;
+        for _attempt in 0..3 {
+            let from = Instant::now();
+            let turn = rig.wake_turn(request(ask, dir.path())).await.unwrap();
+            eprintln!("{turn}");
+            if turn.sentences.join(" ").contains(expect) {
+                answered = Some(packets.since(from));
+                break;
+            }
+        }
+        let out = answered.unwrap_or_else(|| panic!("{ask}: never heard right in three tries"));
         assert!(!out.is_empty(), "{ask}: the lookup went nowhere");
         assert!(out.iter().all(|e| *e == Egress::Connect { to: INTERNET, port }), "{ask}: {out:?}");
     }
@@ -138,9 +142,12 @@ async fn inside() {
     }
 }
 
-/// The wake word, a pause, then `text`, spoken by espeak-ng.
+/// The wake word, a pause as people make, then `text`, spoken by espeak-ng.
 fn request(text: &str, dir: &std::path::Path) -> Vec<i16> {
-    wake_and(&speak(text, "en-us", dir), dir)
+    let mut audio = speak("hey jarvis", "en-us", dir);
+    audio.extend(silence(0.8));
+    audio.extend(speak(text, "en-us", dir));
+    audio
 }
 
 /// Real whisper tiny.en (fetched by `scripts/fetch-real-models.sh`): each turn says something else, so

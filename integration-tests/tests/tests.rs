@@ -6,6 +6,7 @@ mod failures;
 mod llm_flow;
 mod malformed;
 mod privacy;
+mod real_voice;
 mod reconnect;
 mod timers;
 mod voice_turn;

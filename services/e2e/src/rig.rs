@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use hearth_bus::service::{ServiceState, ServiceStatus};
 use hearth_bus::BusConfig;
-use hearth_tools::testkit::{open_meteo, TestServer};
+use hearth_tools::testkit::{tool_hosts, TestServer};
 
 use crate::mic::Mic;
 use crate::recorder::Recorder;
@@ -70,7 +70,7 @@ pub struct Rig {
 impl Rig {
     /// Starts `hearth up` and returns once every service reports `online`.
     pub async fn start(options: RigOptions) -> anyhow::Result<Rig> {
-        let weather = open_meteo().await;
+        let weather = tool_hosts().await;
         let ports: Vec<u16> = (0..3).map(|_| hearth_broker::free_loopback_port().map(|a| a.port())).collect::<Result<_, _>>()?;
         let mut services: Vec<String> = ["audio", "wake", "listen", "asr", "brain", "timers", "tools", "tts"].map(String::from).into();
         if options.llm.is_some() {

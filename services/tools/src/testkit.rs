@@ -178,3 +178,24 @@ pub async fn open_meteo() -> TestServer {
     })
     .await
 }
+
+/// Wikipedia's REST summary of Paris, as its stand-in answers `/wiki/api/rest_v1/page/summary/Paris`.
+pub fn paris_summary() -> Reply {
+    json(json!({
+        "type": "standard", "title": "Paris",
+        "extract": "Paris is the capital and largest city of France. It has two million people.",
+        "content_urls": {"desktop": {"page": "https://en.wikipedia.org/wiki/Paris"}}
+    }))
+}
+
+/// The tool hosts of a whole-system test on one local server: Open-Meteo as [`open_meteo`], and
+/// Wikipedia under `/wiki` (point `[tools.wikipedia] base_url` at `<base>/wiki`) knowing Paris.
+pub async fn tool_hosts() -> TestServer {
+    TestServer::start(|r| match r.path.as_str() {
+        "/v1/search" => geocoding(r),
+        "/v1/forecast" => forecast(r),
+        "/wiki/api/rest_v1/page/summary/Paris" => paris_summary(),
+        _ => Reply::Json(404, "{}".into()),
+    })
+    .await
+}

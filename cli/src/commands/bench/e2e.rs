@@ -1,6 +1,6 @@
 //! The headline benchmark: whole voice turns through `hearth up`, each stage boundary timed from the bus
 //! (end of speech detected, transcript, first sentence, first and last audio chunk), on the fast path
-//! (a local intent) and through the language model.
+//! (a local intent, and the weather and Wikipedia answered by local stand-in servers) and through the language model.
 //!
 //! Compute is realistic without the real weights: whisper runs a model of tiny.en's exact shape that
 //! always hears the request (so the brain can act on it), and the language model is a random-weight
@@ -50,6 +50,10 @@ pub struct E2eBenchArgs {
 }
 
 const FAST: &str = "what time is it";
+// Fast paths with a tool host: the rig's local stand-in servers answer, so the figures are Hearth's own
+// time plus a loopback HTTP round trip.
+const WEATHER: &str = "what's the weather in paris";
+const WIKIPEDIA: &str = "tell me about paris";
 // A request the local templates leave to the language model (the random-shape LLM answers anything).
 const LLM: &str = "write me a poem about autumn";
 
@@ -72,13 +76,17 @@ pub async fn run(file: &NodeFile, args: E2eBenchArgs) -> anyhow::Result<ExitCode
         );
     }
 
-    let mut paths = vec![("fast path: local intent, no LLM", FAST, None)];
+    let mut paths = vec![
+        ("fast path: local intent, no LLM", FAST, None),
+        ("fast path: weather from the local Open-Meteo stand-in", WEATHER, None),
+        ("fast path: Wikipedia from the local stand-in", WIKIPEDIA, None),
+    ];
     if !args.fast_only {
         paths.push(("LLM path: Qwen3-4B shape, random weights", LLM, Some(llm)));
     }
     println!("hearth bench e2e: {} turns per path; times from the last sample of speech into the microphone", args.turns);
     for (title, phrase, llm) in paths {
-        let dir = work.join(if llm.is_some() { "llm" } else { "fast" });
+        let dir = work.join(if llm.is_some() { "llm".to_owned() } else { format!("fast-{}", phrase.replace([' ', '\''], "-")) });
         std::fs::create_dir_all(&dir)?;
         let whisper = match &args.whisper {
             Some(w) => w.clone(),
