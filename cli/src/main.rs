@@ -26,7 +26,9 @@ enum Command {
     Up(commands::up::UpArgs),
     /// Run one service in the foreground (what `hearth up` and the systemd units start).
     Service {
-        /// One of: audio, wake, listen, brain, timers, tools, tts, ha.
+        /// One of: audio, wake, listen, brain, timers, tools, tts, ha; or arbiter (the wake word arbiter,
+        /// which `hearth broker` and `hearth up` run beside the embedded broker; alone only beside
+        /// another broker such as mosquitto).
         name: String,
     },
     /// Ask something as if it had been spoken, and print the answer sentences as they come.

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// Services `hearth service NAME` runs in this binary.
 pub const BUILT_IN: &[&str] = &["audio", "wake", "listen", "brain", "timers", "tools", "tts", "ha"];
 
+
 /// Services with their own binary, and the binary's name.
 pub const EXTERNAL: &[(&str, &str)] = &[("asr", "hearth-asr"), ("llm", "hearth-llm")];
 
@@ -143,6 +144,11 @@ pub async fn run(file: &NodeFile, name: &str) -> anyhow::Result<ExitCode> {
             let config = hearth_tts::TtsConfig::from_node(file)?;
             serve(file, "tts", |bus, shutdown| hearth_tts::run(config, bus, shutdown)).await?;
         }
+        "arbiter" => {
+            let config: hearth_wake::ArbiterConfig = file.section("arbiter")?;
+            config.validate().map_err(|(key, why)| file.invalid(key, why))?;
+            serve(file, "arbiter", |bus, shutdown| hearth_wake::arbiter_service::run(config, bus, shutdown)).await?;
+        }
         "ha" => {
             let config: hearth_ha::HaConfig = file.section("ha")?;
             serve(file, "ha", |bus, shutdown| hearth_ha::run(config, bus, shutdown)).await?;
@@ -151,7 +157,8 @@ pub async fn run(file: &NodeFile, name: &str) -> anyhow::Result<ExitCode> {
             if let Some((_, binary)) = EXTERNAL.iter().find(|(n, _)| *n == other) {
                 bail!("`{other}` runs as its own program: `{binary} run`");
             }
-            return Err(anyhow::anyhow!("unknown service `{other}`")).context(format!("known services: {}", BUILT_IN.join(", ")));
+            return Err(anyhow::anyhow!("unknown service `{other}`"))
+                .context(format!("known services: {}, arbiter", BUILT_IN.join(", ")));
         }
     }
     Ok(ExitCode::SUCCESS)

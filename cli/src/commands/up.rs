@@ -1,4 +1,4 @@
-//! `hearth up`: the embedded broker in this process plus every service this machine runs as a
+//! `hearth up`: the embedded broker (and the wake word arbiter beside it) in this process plus every service this machine runs as a
 //! supervised child process (restart with back-off, output prefixed with the service name).
 //!
 //! Children get a derived config file (the node file plus `--mic`/`--speaker` overrides) so each one
@@ -49,10 +49,12 @@ pub async fn run(file: &NodeFile, args: UpArgs) -> anyhow::Result<ExitCode> {
     let me = std::env::current_exe().context("cannot find the hearth binary's own path")?;
     let plan = up_plan(file, &args.only, args.no_broker, &me)?;
     let shutdown = Shutdown::on_signals();
+    let mut arbiter = None;
     if plan.broker {
         let config: BrokerConfig = file.section("broker")?;
         let handle = hearth_broker::start(&config)?;
         info!(mqtt = %handle.mqtt, "embedded broker ready");
+        arbiter = super::broker::start_arbiter(file, &handle, shutdown.clone())?;
     }
     let config_path = write_child_config(file, &args)?;
     let mut tasks = Vec::new();
@@ -79,7 +81,7 @@ pub async fn run(file: &NodeFile, args: UpArgs) -> anyhow::Result<ExitCode> {
     }
     info!(config = %config_path.display(), "assistant up; Ctrl-C to stop");
     shutdown.wait().await;
-    for task in tasks {
+    for task in tasks.into_iter().chain(arbiter) {
         let _ = task.await;
     }
     Ok(ExitCode::SUCCESS)
