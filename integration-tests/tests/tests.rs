@@ -7,6 +7,7 @@ mod llm_flow;
 mod malformed;
 mod privacy;
 mod reconnect;
+mod rooms;
 mod timers;
 mod voice_turn;
 mod whole_turn;
