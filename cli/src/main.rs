@@ -24,9 +24,12 @@ enum Command {
     Broker,
     /// Start the broker and every service this machine runs, supervised (restart with back-off).
     Up(commands::up::UpArgs),
+    /// A thin satellite for one room: only its microphone, speaker and wake word, on the master's broker
+    /// (found by its mDNS name, `master.local`, unless `--master` or `[bus] host` says otherwise).
+    Satellite(commands::satellite::SatelliteArgs),
     /// Run one service in the foreground (what `hearth up` and the systemd units start).
     Service {
-        /// One of: audio, wake, listen, brain, timers, tools, tts, ha; or arbiter (the wake word arbiter,
+        /// One of: audio, wake, listen, brain, timers, tools, tts, ha, web; or arbiter (the wake word arbiter,
         /// which `hearth broker` and `hearth up` run beside the embedded broker; alone only beside
         /// another broker such as mosquitto).
         name: String,
@@ -114,6 +117,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Broker => commands::broker::run(&file).await,
             Command::Up(args) => commands::up::run(&file, args).await,
+            Command::Satellite(args) => commands::satellite::run(&file, args).await,
             Command::Service { name } => services::run(&file, &name).await,
             Command::Say(args) => commands::say::run(&file, args).await,
             Command::Tap(args) => commands::tap::run(&file, args).await,

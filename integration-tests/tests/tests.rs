@@ -10,4 +10,5 @@ mod reconnect;
 mod rooms;
 mod timers;
 mod voice_turn;
+mod web_browser;
 mod whole_turn;

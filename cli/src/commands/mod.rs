@@ -5,6 +5,7 @@ pub mod broker;
 pub mod intents;
 pub mod import;
 pub mod models;
+pub mod satellite;
 pub mod say;
 pub mod sibling;
 pub mod speak;

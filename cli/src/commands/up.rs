@@ -102,6 +102,7 @@ fn write_child_config(file: &NodeFile, args: &UpArgs) -> anyhow::Result<PathBuf>
             audio.insert("output".into(), format!("file:{}", absolute(speaker)?.display()).into());
         }
     }
+    serve_browsers(&mut table);
     // Children must agree with this process on where state lives, even when it came from defaults.
     table.entry("data_dir").or_insert_with(|| file.node.data_dir.display().to_string().into());
     let dir = file.node.data_dir.join("run");
@@ -109,6 +110,20 @@ fn write_child_config(file: &NodeFile, args: &UpArgs) -> anyhow::Result<PathBuf>
     let path = dir.join("hearth-up.toml");
     std::fs::write(&path, toml::to_string(&table)?).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
+}
+
+/// With the web satellite on (`[web.users]` set), browsers choose their own room names: this machine's
+/// wake word and listener then serve every site unless `sites` says otherwise.
+fn serve_browsers(table: &mut toml::Table) {
+    let web_on = table.get("web").and_then(|w| w.get("users")).and_then(toml::Value::as_table).is_some_and(|u| !u.is_empty());
+    if !web_on {
+        return;
+    }
+    for service in ["wake", "listen"] {
+        if let toml::Value::Table(t) = table.entry(service).or_insert_with(|| toml::Value::Table(Default::default())) {
+            t.entry("sites").or_insert_with(|| toml::Value::Array(vec!["*".into()]));
+        }
+    }
 }
 
 fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
