@@ -34,6 +34,8 @@ enum Command {
         /// another broker such as mosquitto).
         name: String,
     },
+    /// Say something in several rooms at once (`--site kitchen --site hall`, or `--everywhere`).
+    Announce(commands::announce::AnnounceArgs),
     /// Ask something as if it had been spoken, and print the answer sentences as they come.
     Say(commands::say::SayArgs),
     /// Speak text into a WAV file with the TTS service's engine (no bus, no running assistant needed).
@@ -96,6 +98,7 @@ fn main() -> std::process::ExitCode {
     let quiet = matches!(
         cli.command,
         Command::Say(_)
+            | Command::Announce(_)
             | Command::Tap(_)
             | Command::Intents { .. }
             | Command::Bench { .. }
@@ -120,6 +123,7 @@ fn main() -> std::process::ExitCode {
             Command::Satellite(args) => commands::satellite::run(&file, args).await,
             Command::Service { name } => services::run(&file, &name).await,
             Command::Say(args) => commands::say::run(&file, args).await,
+            Command::Announce(args) => commands::announce::run(&file, args).await,
             Command::Tap(args) => commands::tap::run(&file, args).await,
             Command::Speak(args) => commands::speak::run(&file, args),
             Command::Wake { command } => commands::wake::run(&file, command),

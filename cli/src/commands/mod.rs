@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod announce;
 pub mod bench;
 pub mod broker;
 pub mod intents;
