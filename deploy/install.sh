@@ -10,6 +10,7 @@
 #   node1   hearth-audio, hearth-wake, hearth-listen, hearth-asr
 #   node2   hearth-brain, hearth-timers, hearth-tools, hearth-llm
 #   node3   hearth-tts
+#   satellite  hearth-audio, hearth-wake      (a thin satellite: one room's microphone, speaker, wake word)
 #
 # Options:
 #   --role ROLE        a role above (repeatable; the first role's config example is installed)
@@ -54,7 +55,8 @@ services_of() {
     node1) echo "audio wake listen asr" ;;
     node2) echo "brain timers tools llm" ;;
     node3) echo "tts" ;;
-    *) die "unknown role '$1' (master, node1, node2, node3)" ;;
+    satellite) echo "audio wake" ;;
+    *) die "unknown role '$1' (master, node1, node2, node3, satellite)" ;;
   esac
 }
 

@@ -436,6 +436,19 @@ impl BusClient {
         self.subscribe_at(topic::topic_of::<M>(site), qos_of::<M>()).await
     }
 
+    /// Subscribes to message type `M` on each of `sites` (one `+` filter for [`topic::Sites::All`]).
+    pub async fn subscribe_sites<M: Message>(&self, sites: &topic::Sites) -> Result<(), BusError> {
+        match sites {
+            topic::Sites::All => self.subscribe_all_sites::<M>().await,
+            topic::Sites::Only(list) => {
+                for site in list {
+                    self.subscribe_site::<M>(site).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Publishes `msg` on its topic for `site`.
     pub async fn publish<M: Message>(&self, site: &str, msg: &M) -> Result<(), BusError> {
         self.publish_on(topic::topic_of::<M>(site), msg).await

@@ -48,6 +48,46 @@ pub fn validate_site(site: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Which sites a per-room service (wake, listen) serves: the listed ones, or every site. Two machines
+/// each serving only their own rooms never answer each other's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sites {
+    /// Every site (`sites = ["*"]`): one machine serving every room and browser of the house.
+    All,
+    Only(Vec<String>),
+}
+
+impl Sites {
+    /// From a config list: empty means the node's own site, `"*"` every site, else the names listed.
+    pub fn from_list(list: &[String], own: &str) -> Result<Sites, String> {
+        if list.iter().any(|s| s == "*") {
+            return Ok(Sites::All);
+        }
+        if list.is_empty() {
+            return Ok(Sites::Only(vec![own.to_string()]));
+        }
+        for site in list {
+            validate_site(site)?;
+        }
+        Ok(Sites::Only(list.to_vec()))
+    }
+
+    pub fn contains(&self, site: &str) -> bool {
+        match self {
+            Sites::All => true,
+            Sites::Only(list) => list.iter().any(|s| s == site),
+        }
+    }
+
+    /// The sites named, none for [`Sites::All`].
+    pub fn listed(&self) -> &[String] {
+        match self {
+            Sites::All => &[],
+            Sites::Only(list) => list,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +106,17 @@ mod tests {
         assert!(validate_site("a/b").is_err());
         assert!(validate_site("+").is_err());
         assert!(validate_site("").is_err());
+    }
+
+    #[test]
+    fn served_sites() {
+        let own = Sites::from_list(&[], "kitchen").unwrap();
+        assert!(own.contains("kitchen") && !own.contains("hall"));
+        let all = Sites::from_list(&["hall".into(), "*".into()], "kitchen").unwrap();
+        assert_eq!(all, Sites::All);
+        assert!(all.contains("anything"));
+        let two = Sites::from_list(&["hall".into(), "web_1".into()], "kitchen").unwrap();
+        assert!(two.contains("web_1") && !two.contains("kitchen"));
+        assert!(Sites::from_list(&["a/b".into()], "kitchen").is_err());
     }
 }

@@ -24,11 +24,18 @@ enum Command {
     Broker,
     /// Start the broker and every service this machine runs, supervised (restart with back-off).
     Up(commands::up::UpArgs),
+    /// A thin satellite for one room: only its microphone, speaker and wake word, on the master's broker
+    /// (found by its mDNS name, `master.local`, unless `--master` or `[bus] host` says otherwise).
+    Satellite(commands::satellite::SatelliteArgs),
     /// Run one service in the foreground (what `hearth up` and the systemd units start).
     Service {
-        /// One of: audio, wake, listen, brain, timers, tools, tts, ha.
+        /// One of: audio, wake, listen, brain, timers, tools, tts, ha, web; or arbiter (the wake word arbiter,
+        /// which `hearth broker` and `hearth up` run beside the embedded broker; alone only beside
+        /// another broker such as mosquitto).
         name: String,
     },
+    /// Say something in several rooms at once (`--site kitchen --site hall`, or `--everywhere`).
+    Announce(commands::announce::AnnounceArgs),
     /// Ask something as if it had been spoken, and print the answer sentences as they come.
     Say(commands::say::SayArgs),
     /// Speak text into a WAV file with the TTS service's engine (no bus, no running assistant needed).
@@ -91,6 +98,7 @@ fn main() -> std::process::ExitCode {
     let quiet = matches!(
         cli.command,
         Command::Say(_)
+            | Command::Announce(_)
             | Command::Tap(_)
             | Command::Intents { .. }
             | Command::Bench { .. }
@@ -112,8 +120,10 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Broker => commands::broker::run(&file).await,
             Command::Up(args) => commands::up::run(&file, args).await,
+            Command::Satellite(args) => commands::satellite::run(&file, args).await,
             Command::Service { name } => services::run(&file, &name).await,
             Command::Say(args) => commands::say::run(&file, args).await,
+            Command::Announce(args) => commands::announce::run(&file, args).await,
             Command::Tap(args) => commands::tap::run(&file, args).await,
             Command::Speak(args) => commands::speak::run(&file, args),
             Command::Wake { command } => commands::wake::run(&file, command),

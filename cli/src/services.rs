@@ -10,7 +10,8 @@ use hearth_node::{serve, NodeFile};
 use serde::{Deserialize, Serialize};
 
 /// Services `hearth service NAME` runs in this binary.
-pub const BUILT_IN: &[&str] = &["audio", "wake", "listen", "brain", "timers", "tools", "tts", "ha"];
+pub const BUILT_IN: &[&str] = &["audio", "wake", "listen", "brain", "timers", "tools", "tts", "ha", "web"];
+
 
 /// Services with their own binary, and the binary's name.
 pub const EXTERNAL: &[(&str, &str)] = &[("asr", "hearth-asr"), ("llm", "hearth-llm")];
@@ -79,13 +80,24 @@ impl UpPlan {
 /// `hearth_exe`; services with their own binary are looked for beside it.
 pub fn up_plan(file: &NodeFile, only: &[String], no_broker: bool, hearth_exe: &Path) -> anyhow::Result<UpPlan> {
     let up: UpConfig = file.section("up")?;
-    let names = if only.is_empty() { up.services.clone() } else { only.to_vec() };
+    let mut names = if only.is_empty() { up.services.clone() } else { only.to_vec() };
+    // The web satellite is started by default only where someone may log in to it; without users it
+    // could only say it is unavailable.
+    let listed = !only.is_empty() || file.table().get("up").and_then(|u| u.get("services")).is_some();
+    if !listed && !web_users_configured(file) {
+        names.retain(|n| n != "web");
+    }
     let mut services = Vec::with_capacity(names.len());
     for name in names {
         let program = program_for(&name, hearth_exe)?;
         services.push(Planned { name, program });
     }
     Ok(UpPlan { broker: up.broker && !no_broker, services, restart_max_delay_s: up.restart_max_delay_s })
+}
+
+/// Whether `[web.users]` names anyone.
+pub fn web_users_configured(file: &NodeFile) -> bool {
+    file.table().get("web").and_then(|w| w.get("users")).and_then(toml::Value::as_table).is_some_and(|u| !u.is_empty())
 }
 
 /// The program that runs `name`, or why it is not installed; an error for a name no build knows.
@@ -143,6 +155,15 @@ pub async fn run(file: &NodeFile, name: &str) -> anyhow::Result<ExitCode> {
             let config = hearth_tts::TtsConfig::from_node(file)?;
             serve(file, "tts", |bus, shutdown| hearth_tts::run(config, bus, shutdown)).await?;
         }
+        "web" => {
+            let config = hearth_web::WebConfig::load(file)?;
+            serve(file, "web", |bus, shutdown| hearth_web::run(config, bus, shutdown)).await?;
+        }
+        "arbiter" => {
+            let config: hearth_wake::ArbiterConfig = file.section("arbiter")?;
+            config.validate().map_err(|(key, why)| file.invalid(key, why))?;
+            serve(file, "arbiter", |bus, shutdown| hearth_wake::arbiter_service::run(config, bus, shutdown)).await?;
+        }
         "ha" => {
             let config: hearth_ha::HaConfig = file.section("ha")?;
             serve(file, "ha", |bus, shutdown| hearth_ha::run(config, bus, shutdown)).await?;
@@ -151,7 +172,8 @@ pub async fn run(file: &NodeFile, name: &str) -> anyhow::Result<ExitCode> {
             if let Some((_, binary)) = EXTERNAL.iter().find(|(n, _)| *n == other) {
                 bail!("`{other}` runs as its own program: `{binary} run`");
             }
-            return Err(anyhow::anyhow!("unknown service `{other}`")).context(format!("known services: {}", BUILT_IN.join(", ")));
+            return Err(anyhow::anyhow!("unknown service `{other}`"))
+                .context(format!("known services: {}, arbiter", BUILT_IN.join(", ")));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -169,7 +191,9 @@ mod tests {
         let plan = up_plan(&NodeFile::parse("", None).unwrap(), &[], false, &exe).unwrap();
         assert!(plan.broker);
         let names: Vec<&str> = plan.services.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names.len(), BUILT_IN.len() + EXTERNAL.len());
+        assert_eq!(names.len(), BUILT_IN.len() + EXTERNAL.len() - 1, "all but web, which has no users");
+        let with_web = NodeFile::parse("[web.users]\nalex = \"correct horse\"\n", None).unwrap();
+        assert!(up_plan(&with_web, &[], false, &exe).unwrap().services.iter().any(|p| p.name == "web"));
         assert!(names.contains(&"asr") && names.contains(&"tts") && names.contains(&"audio"));
         // No hearth-asr beside this `hearth`: planned, but reported as not installed.
         let asr = plan.services.iter().find(|p| p.name == "asr").unwrap();

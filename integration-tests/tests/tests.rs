@@ -8,6 +8,8 @@ mod malformed;
 mod privacy;
 mod real_voice;
 mod reconnect;
+mod rooms;
 mod timers;
 mod voice_turn;
+mod web_browser;
 mod whole_turn;

@@ -1,4 +1,4 @@
-//! `hearth up`: the embedded broker in this process plus every service this machine runs as a
+//! `hearth up`: the embedded broker (and the wake word arbiter beside it) in this process plus every service this machine runs as a
 //! supervised child process (restart with back-off, output prefixed with the service name).
 //!
 //! Children get a derived config file (the node file plus `--mic`/`--speaker` overrides) so each one
@@ -49,10 +49,12 @@ pub async fn run(file: &NodeFile, args: UpArgs) -> anyhow::Result<ExitCode> {
     let me = std::env::current_exe().context("cannot find the hearth binary's own path")?;
     let plan = up_plan(file, &args.only, args.no_broker, &me)?;
     let shutdown = Shutdown::on_signals();
+    let mut arbiter = None;
     if plan.broker {
         let config: BrokerConfig = file.section("broker")?;
         let handle = hearth_broker::start(&config)?;
         info!(mqtt = %handle.mqtt, "embedded broker ready");
+        arbiter = super::broker::start_arbiter(file, &handle, shutdown.clone())?;
     }
     let config_path = write_child_config(file, &args)?;
     let mut tasks = Vec::new();
@@ -79,7 +81,7 @@ pub async fn run(file: &NodeFile, args: UpArgs) -> anyhow::Result<ExitCode> {
     }
     info!(config = %config_path.display(), "assistant up; Ctrl-C to stop");
     shutdown.wait().await;
-    for task in tasks {
+    for task in tasks.into_iter().chain(arbiter) {
         let _ = task.await;
     }
     Ok(ExitCode::SUCCESS)
@@ -100,6 +102,7 @@ fn write_child_config(file: &NodeFile, args: &UpArgs) -> anyhow::Result<PathBuf>
             audio.insert("output".into(), format!("file:{}", absolute(speaker)?.display()).into());
         }
     }
+    serve_browsers(&mut table);
     // Children must agree with this process on where state lives, even when it came from defaults.
     table.entry("data_dir").or_insert_with(|| file.node.data_dir.display().to_string().into());
     let dir = file.node.data_dir.join("run");
@@ -107,6 +110,20 @@ fn write_child_config(file: &NodeFile, args: &UpArgs) -> anyhow::Result<PathBuf>
     let path = dir.join("hearth-up.toml");
     std::fs::write(&path, toml::to_string(&table)?).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
+}
+
+/// With the web satellite on (`[web.users]` set), browsers choose their own room names: this machine's
+/// wake word and listener then serve every site unless `sites` says otherwise.
+fn serve_browsers(table: &mut toml::Table) {
+    let web_on = table.get("web").and_then(|w| w.get("users")).and_then(toml::Value::as_table).is_some_and(|u| !u.is_empty());
+    if !web_on {
+        return;
+    }
+    for service in ["wake", "listen"] {
+        if let toml::Value::Table(t) = table.entry(service).or_insert_with(|| toml::Value::Table(Default::default())) {
+            t.entry("sites").or_insert_with(|| toml::Value::Array(vec!["*".into()]));
+        }
+    }
 }
 
 fn absolute(p: &Path) -> anyhow::Result<PathBuf> {

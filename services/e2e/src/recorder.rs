@@ -98,6 +98,17 @@ impl Recorder {
         self.backlog.iter().rev().find_map(|e| e.envelope.decode::<M>())
     }
 
+    /// The first `M` received so far for which `pred` holds, with its arrival time, without waiting
+    /// (it is taken out of the backlog).
+    pub fn received<M: Message>(&mut self, pred: impl Fn(&M) -> bool) -> Option<(Instant, M)> {
+        while let Ok(e) = self.events.try_recv() {
+            self.backlog.push(e);
+        }
+        let i = self.backlog.iter().position(|e| e.envelope.decode::<M>().is_some_and(|m| pred(&m)))?;
+        let e = self.backlog.remove(i);
+        e.envelope.decode::<M>().map(|m| (e.at, m))
+    }
+
     /// Drops the events received so far for which `pred` holds, keeping the rest.
     pub fn discard(&mut self, pred: impl Fn(&Envelope) -> bool) {
         while let Ok(e) = self.events.try_recv() {

@@ -9,7 +9,7 @@ use hearth_bus::audio::{PlayChunk, Played, StopPlayback};
 use hearth_bus::brain::{AssistantState, Reply, ReplySource, StateChanged};
 use hearth_bus::listen::{EndReason, ListenReason, ListeningEnded, ListeningStarted};
 use hearth_bus::tts::{Say, Spoken};
-use hearth_bus::wake::WakeDetected;
+use hearth_bus::wake::{WakeDetected, WakeHeard};
 
 use crate::rig::Rig;
 
@@ -29,6 +29,9 @@ pub struct TurnReport {
     pub voice: String,
     pub played: Played,
     pub times: StageTimes,
+    /// From the wake service's candidate (`wake/heard`) to the arbiter's `wake/detected`: what deciding
+    /// between rooms added to the turn. `None` for a follow-up, or when no arbiter ran.
+    pub arbitration: Option<Duration>,
 }
 
 /// Each stage boundary as time since the last speech sample went into the microphone.
@@ -62,6 +65,9 @@ impl fmt::Display for TurnReport {
             writeln!(f, "  {name:<24} {:>8.0} ms  (+{:.0} ms)", ms(at), ms(at.saturating_sub(previous)))?;
             previous = at;
         }
+        if let Some(waited) = self.arbitration {
+            writeln!(f, "  {:<24} {:>8.1} ms  (wake/heard → wake/detected)", "wake arbitration", ms(waited))?;
+        }
         Ok(())
     }
 }
@@ -90,8 +96,11 @@ impl Rig {
     pub async fn wake_turn(&mut self, audio: Vec<i16>) -> anyhow::Result<TurnReport> {
         self.wait_idle().await?;
         let speech_end = self.mic.say(audio).await?;
-        let (_, wake) = self.recorder.next::<WakeDetected>(|_| true).await?;
-        self.follow(wake.session_id.clone(), Some(wake.score), speech_end).await
+        let (detected_at, wake) = self.recorder.next::<WakeDetected>(|_| true).await?;
+        let heard = self.recorder.received::<WakeHeard>(|h| h.session_id == wake.session_id);
+        let mut report = self.follow(wake.session_id.clone(), Some(wake.score), speech_end).await?;
+        report.arbitration = heard.map(|(heard_at, _)| detected_at.saturating_duration_since(heard_at));
+        Ok(report)
     }
 
     /// Waits for the follow-up window that opens after `session`'s reply, speaks `audio` without the wake
@@ -152,6 +161,7 @@ impl Rig {
                 first_audio: since(first_audio_at),
                 last_audio: since(last_audio_at),
             },
+            arbitration: None,
         })
     }
 }

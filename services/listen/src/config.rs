@@ -32,6 +32,9 @@ pub struct ListenConfig {
     pub max_length_ms: u64,
     /// Audio kept before the start of speech, milliseconds.
     pub preroll_ms: u64,
+    /// The sites this service captures for: empty (the default) is the node's own site, `["*"]` every
+    /// site (one machine for the whole house and its web satellites).
+    pub sites: Vec<String>,
 }
 
 impl Default for ListenConfig {
@@ -46,6 +49,7 @@ impl Default for ListenConfig {
             no_speech_timeout_ms: e.no_speech_timeout_ms,
             max_length_ms: e.max_length_ms,
             preroll_ms: e.preroll_ms,
+            sites: Vec::new(),
         }
     }
 }
@@ -77,6 +81,9 @@ impl ListenConfig {
         }
         if self.preroll_ms > 2_000 {
             return err("preroll_ms", "must be at most 2000");
+        }
+        if let Err(why) = hearth_bus::topic::Sites::from_list(&self.sites, hearth_bus::topic::DEFAULT_SITE) {
+            return err("sites", &why);
         }
         Ok(())
     }

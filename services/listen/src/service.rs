@@ -6,6 +6,9 @@
 //! `listen/ended` (no_speech, cancelled). A new wake during a capture cancels it and starts the next;
 //! `audio/stop` cancels it (except the stop a barge-in wake sends along with its new turn).
 //!
+//! It serves only its configured sites (`[listen] sites`, default the node's own), so two machines
+//! never capture for each other's rooms.
+//!
 //! The endpointers run on a named thread (`listen-engine`), one per site. The loop keeps the last
 //! second of every site's frames so a capture started by a wake word also gets the words spoken
 //! between the end of the wake word and the moment `wake/detected` arrived.
@@ -17,6 +20,7 @@ use hearth_bus::audio::{samples_to_pcm, AudioFrame, Chime, ChimeKind, StopPlayba
 use hearth_bus::ids::{new_id, now_ms};
 use hearth_bus::listen::{EndReason, ListenReason, ListeningEnded, ListeningStarted, StartListening, Utterance};
 use hearth_bus::service::ServiceState;
+use hearth_bus::topic::Sites;
 use hearth_bus::wake::WakeDetected;
 use hearth_bus::{Bus, BusClient, BusError, Shutdown};
 use thiserror::Error;
@@ -58,13 +62,18 @@ struct Site {
     capturing: Option<String>,
 }
 
-/// Serves listening for every site until shutdown.
+/// Serves listening for the configured sites until shutdown.
 pub async fn run(config: ListenConfig, bus: Bus, shutdown: Shutdown) -> Result<(), ListenError> {
     let Bus { client, mut inbox } = bus;
-    client.subscribe_all_sites::<AudioFrame>().await?;
-    client.subscribe_all_sites::<WakeDetected>().await?;
-    client.subscribe_all_sites::<StartListening>().await?;
-    client.subscribe_all_sites::<StopPlayback>().await?;
+    let served = Sites::from_list(&config.sites, client.site()).unwrap_or_else(|why| {
+        warn!(%why, "listen.sites is invalid; serving the node's own site only");
+        Sites::Only(vec![client.site().to_string()])
+    });
+    client.subscribe_sites::<AudioFrame>(&served).await?;
+    client.subscribe_sites::<WakeDetected>(&served).await?;
+    client.subscribe_sites::<StartListening>(&served).await?;
+    client.subscribe_sites::<StopPlayback>(&served).await?;
+    info!(sites = ?served, "serving");
 
     let (to_engine, mut ended_rx) = match start_engine(&config).await {
         Ok((tx, rx)) => {

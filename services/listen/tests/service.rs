@@ -179,9 +179,12 @@ async fn missing_model_is_unavailable_and_requests_get_an_answer() {
     let config = ListenConfig { vad_model: Some(dir.path().join("silero_vad.onnx")), ..ListenConfig::default() };
     let broker_rig = start(config).await;
     let mut rig = broker_rig;
+    // Another machine's room: not this listener's to answer (it serves only its own site).
+    rig.talker.publish("garage", &wake("g1", 0)).await.unwrap();
     rig.talker.publish("kitchen", &wake("x1", 0)).await.unwrap();
     let (_, chime) = next::<Chime>(&mut rig.inbox).await;
     assert_eq!(chime.chime, ChimeKind::Error);
+    assert_eq!(chime.session_id.as_deref(), Some("x1"), "the garage's wake got no answer");
     let (_, ended) = next::<ListeningEnded>(&mut rig.inbox).await;
     assert_eq!((ended.session_id.as_str(), ended.reason), ("x1", EndReason::Cancelled));
     rig.shutdown.trigger();

@@ -4,6 +4,7 @@
 //! [wake]
 //! words = [{ model = "hey_jarvis", threshold = 0.5 }, { model = "alexa_v0.1.onnx", patience = 2 }]
 //! barge_in = false
+//! sites = ["kitchen"]   # default: the node's own site; "*" for every site
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,9 @@ pub struct WakeConfig {
     pub onnxruntime: Option<PathBuf>,
     /// Intra-op threads per model; 1 is cheapest on a Raspberry Pi.
     pub threads: usize,
+    /// The sites whose microphones this service listens to: empty (the default) is the node's own
+    /// site, `["*"]` every site (one machine for the whole house and its web satellites).
+    pub sites: Vec<String>,
     /// Where the on/off switch of each site is stored: the node's `data_dir`. Set by
     /// [`WakeConfig::load`]; `None` keeps the switches in memory only.
     #[serde(skip)]
@@ -93,6 +97,7 @@ impl Default for WakeConfig {
             barge_in: false,
             onnxruntime: None,
             threads: 1,
+            sites: Vec::new(),
             data_dir: None,
         }
     }
@@ -134,6 +139,8 @@ impl WakeConfig {
         if self.threads == 0 || self.threads > 16 {
             return Err(("wake.threads".into(), "must be 1 to 16".into()));
         }
+        hearth_bus::topic::Sites::from_list(&self.sites, hearth_bus::topic::DEFAULT_SITE)
+            .map_err(|why| ("wake.sites".to_string(), why))?;
         Ok(())
     }
 

@@ -46,6 +46,7 @@ fn standin_config() -> WakeConfig {
         model_dir: Some(testkit::standin_models_dir().join("openwakeword")),
         words: vec![WordConfig::new("tone_1k")],
         onnxruntime: testkit::onnxruntime(),
+        sites: vec!["kitchen".into(), "bedroom".into()],
         ..WakeConfig::default()
     }
 }
@@ -101,7 +102,7 @@ async fn detects_switches_and_mutes() {
     let t = first.timestamp_ms - 1_000_000;
     assert!((600..1400).contains(&t), "timestamp {t} ms into the stream");
 
-    // Another site gets its own detector and its own session.
+    // Another site it serves gets its own detector and its own session.
     send_audio(&rig.talker, "bedroom", &word_audio(), 0).await;
     let (e, second) = next::<WakeDetected>(&mut rig.inbox).await;
     assert_eq!(e.site(), Some("bedroom"));

@@ -4,5 +4,6 @@
 mod engine_real;
 mod engine_standin;
 mod parity;
+mod rooms;
 mod service;
 mod util;

@@ -157,6 +157,17 @@ fn print_path(title: &str, reports: &[TurnReport]) {
             median(&mut step)
         );
     }
+    // Deciding between rooms: wake/heard to wake/detected (one room here, so the arbiter need not wait
+    // out its window; with several rooms it waits at most `[arbiter] window_ms`).
+    let mut arbitration: Vec<f64> = reports.iter().filter_map(|r| r.arbitration.map(ms)).collect();
+    if arbitration.is_empty() {
+        println!("  wake arbitration: no arbiter ran (no wake/heard on the bus)");
+    } else {
+        let n = arbitration.len();
+        let med = median(&mut arbitration);
+        let (min, max) = (arbitration[0], arbitration[n - 1]);
+        println!("  {:<26} {med:>9.1} {min:>9.1} {max:>9.1}   (wake/heard → wake/detected, {n} turns)", "wake arbitration");
+    }
 }
 
 /// Median of `v`, which it sorts.
