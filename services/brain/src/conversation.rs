@@ -53,6 +53,8 @@ struct Site {
     handoff: Option<Handoff>,
     /// The message announced last, for "reply …".
     incoming: Option<Incoming>,
+    /// The site's camera is switched off (its retained `camera/enabled`).
+    camera_off: bool,
 }
 
 /// All sites' conversations.
@@ -95,6 +97,7 @@ impl Conversation {
             Inbound::Transcript(t) => self.on_transcript(now, site, t),
             Inbound::ToolResult(r) => self.on_tool_result(now, site, r),
             Inbound::VisionSentence(s) => self.on_vision_sentence(now, site, s),
+            Inbound::CameraEnabled(c) => self.site(site).camera_off = !c.enabled,
             Inbound::Llm(e) => self.on_llm_event(now, site, e),
             Inbound::NotHeard(n) => self.on_not_heard(now, site, n),
             Inbound::Wake(w) => self.set_state(site, AssistantState::Listening, Some(w.session_id)),

@@ -50,7 +50,7 @@ use hearth_bus::llm::LlmEvent;
 use hearth_bus::message::{CallResult, IncomingMessage, MessageResult};
 use hearth_bus::service::{info_topic, status_topic, ServiceState};
 use hearth_bus::tool::ToolResult;
-use hearth_bus::vision::VisionSentence;
+use hearth_bus::vision::{CameraEnabled, VisionSentence};
 use hearth_bus::wake::WakeDetected;
 use hearth_bus::{Bus, BusClient, BusError, Shutdown};
 use thiserror::Error;
@@ -106,6 +106,7 @@ pub async fn run(config: BrainConfig, bus: Bus, shutdown: Shutdown) -> Result<()
     client.subscribe_all_sites::<NotHeard>().await?;
     client.subscribe_all_sites::<ToolResult>().await?;
     client.subscribe_all_sites::<VisionSentence>().await?;
+    client.subscribe_all_sites::<CameraEnabled>().await?;
     client.subscribe_all_sites::<LlmEvent>().await?;
     client.subscribe_all_sites::<WakeDetected>().await?;
     client.subscribe_all_sites::<ListeningStarted>().await?;

@@ -1,6 +1,6 @@
 //! "What do you see?": the `look` tool, asked by a local intent or by the LLM, goes to the vision service
 //! when one is online and the site has a camera that is switched on; otherwise a plain sentence says why
-//! not, at once. The vision service's sentences (`vision/sentence`) are spoken as they arrive, each as soon
+//! not, at once ("The camera is off." when the user switched it off). The vision service's sentences (`vision/sentence`) are spoken as they arrive, each as soon
 //! as it exists; its `tool/result` only closes the utterance, or speaks what the streamed sentences did not
 //! cover (the broker does not order the two topics, and a vision service may not stream at all). The wait
 //! is `look_timeout_ms`, long enough for a small vision model on a Raspberry Pi.
@@ -22,7 +22,10 @@ impl Conversation {
     /// A `look` call: to the vision service, or a plain sentence when it cannot be answered here.
     pub(super) fn on_look_tool(&mut self, now: Instant, site: &str, mut turn: Turn, arguments: Value) {
         turn.tool = Some((LOOK.to_string(), arguments.clone()));
-        let refusal = if !self.tools.camera_at(site) {
+        // The user's "off" first: it holds whether or not the camera service is running now.
+        let refusal = if self.site(site).camera_off {
+            Some(phrases::CAMERA_OFF)
+        } else if !self.tools.camera_at(site) {
             Some(phrases::NO_CAMERA)
         } else if !self.tools.service_serves(LOOK) {
             Some(phrases::NO_VISION)

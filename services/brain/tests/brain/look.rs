@@ -8,7 +8,7 @@ use hearth_bus::brain::ReplySource;
 use hearth_bus::llm::LlmEventKind;
 use hearth_bus::service::ServiceState;
 use hearth_bus::tool::{ToolCall, ToolResult};
-use hearth_bus::vision::{VisionSentence, LOOK};
+use hearth_bus::vision::{CameraEnabled, VisionSentence, LOOK};
 use serde_json::json;
 
 use crate::util::*;
@@ -142,6 +142,21 @@ fn without_a_camera_here_or_a_vision_service_the_answer_is_plain_and_immediate()
     let mut brain = seeing_brain(config());
     brain.event_at(10, "hub", Inbound::ServiceStatus { service: "vision".into(), state: ServiceState::Offline });
     assert_eq!(brain.event(20, typed("c", "what do you see")).texts(), [phrases::NO_VISION]);
+}
+
+#[test]
+fn a_camera_switched_off_is_not_asked_until_it_is_switched_on() {
+    let mut brain = seeing_brain(config());
+    let off = Inbound::CameraEnabled(CameraEnabled { enabled: false });
+    assert!(brain.event(0, off).is_empty());
+    let out = brain.event(10, spoken("a", "what do you see"));
+    assert!(out.tool_calls().is_empty(), "no look while the camera is off");
+    assert_eq!(out.texts(), [phrases::CAMERA_OFF]);
+    // Another room's switch is its own.
+    brain.event_at(20, "hall", Inbound::CameraEnabled(CameraEnabled { enabled: true }));
+    assert_eq!(brain.event(30, typed("b", "what do you see")).texts(), [phrases::CAMERA_OFF]);
+    brain.event(40, Inbound::CameraEnabled(CameraEnabled { enabled: true }));
+    assert_eq!(brain.event(50, typed("c", "what do you see")).tool_calls().remove(0).tool, LOOK);
 }
 
 #[test]

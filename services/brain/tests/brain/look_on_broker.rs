@@ -1,7 +1,7 @@
 //! "What do you see?" over a real broker, with test doubles for the camera (it only announces itself) and
 //! the vision service (it answers `look` calls with scripted sentences). The double holds its second
 //! sentence back until the first has reached TTS: each sentence is spoken as soon as it exists, not when the
-//! whole description is done.
+//! whole description is done. A room without a camera, and one whose camera is switched off, get plain answers.
 
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use hearth_bus::brain::Reply;
 use hearth_bus::service::ServiceState;
 use hearth_bus::tool::{call_filter, ToolCall, ToolResult};
 use hearth_bus::tts::Say;
-use hearth_bus::vision::{VisionSentence, LOOK};
+use hearth_bus::vision::{CameraEnabled, VisionSentence, LOOK};
 use hearth_bus::{Bus, BusError, Shutdown};
 use hearth_testkit::{start_broker, start_service, Probe};
 use serde_json::json;
@@ -88,8 +88,14 @@ async fn what_do_you_see_streams_the_vision_services_sentences_to_tts() {
     let reply = probe.next::<Reply>(|r| r.session_id == "s").await;
     assert_eq!((reply.text, reply.tool.as_deref()), (SEEN.join(" "), Some(LOOK)));
 
-    // The hall has no camera: a plain sentence, and the vision service is not asked.
+    // The kitchen's camera is switched off (what the camera service publishes, retained). The broker does not
+    // order the switch against transcripts, so a turn elsewhere goes first: the hall has no camera, a plain
+    // sentence, and the vision service is not asked.
+    probe.client.publish("kitchen", &CameraEnabled { enabled: false }).await.unwrap();
     probe.client.publish("hall", &typed("h", "what do you see")).await.unwrap();
     let say = probe.next::<Say>(|s| s.session_id.as_deref() == Some("h")).await;
     assert_eq!((say.text.as_str(), say.last), (phrases::NO_CAMERA, true));
+    probe.client.publish("kitchen", &typed("o", "what do you see")).await.unwrap();
+    let say = probe.next::<Say>(|s| s.session_id.as_deref() == Some("o")).await;
+    assert_eq!((say.text.as_str(), say.last), (phrases::CAMERA_OFF, true));
 }
