@@ -25,11 +25,20 @@ pub enum HaCommand {
     Ask,
     /// Button: `PRESS` starts listening without the wake word → `listen/start` (push to talk).
     Listen,
+    /// Switch: `ON` switches the camera on, `OFF` off (no picture is taken) → `camera/enabled/set`.
+    Camera,
 }
 
 impl HaCommand {
-    pub const ALL: [HaCommand; 6] =
-        [HaCommand::MicMute, HaCommand::WakeWord, HaCommand::Volume, HaCommand::Announce, HaCommand::Ask, HaCommand::Listen];
+    pub const ALL: [HaCommand; 7] = [
+        HaCommand::MicMute,
+        HaCommand::WakeWord,
+        HaCommand::Volume,
+        HaCommand::Announce,
+        HaCommand::Ask,
+        HaCommand::Listen,
+        HaCommand::Camera,
+    ];
 
     /// The `<entity>` level of the command topic.
     pub fn entity(self) -> &'static str {
@@ -40,6 +49,7 @@ impl HaCommand {
             HaCommand::Announce => "announce",
             HaCommand::Ask => "ask",
             HaCommand::Listen => "listen",
+            HaCommand::Camera => "camera",
         }
     }
 

@@ -6,6 +6,9 @@
 //! soon as it is generated, then answers with the usual `tool/result` holding every sentence (or the short spoken
 //! reason it could not look). A brain that streams speaks the `vision/sentence`s as they come and, on the result,
 //! only closes the utterance; one that does not speaks the result's sentence.
+//!
+//! The camera has an off switch (`camera/enabled/set` → `camera/enabled`, retained), stored by the camera
+//! service so that it stays off across restarts: while off it takes no picture at all.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -77,6 +80,25 @@ pub struct Frame {
 }
 msgpack_message!(Frame, "camera/frame");
 
+/// The reason a switched-off camera gives instead of a frame, to follow "I can't see anything right now: ".
+pub const CAMERA_OFF_REASON: &str = "the camera is off.";
+
+/// Switch the camera on or off, on `hearth/<site>/camera/enabled/set` (Home Assistant, anyone).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetCameraEnabled {
+    /// False: no picture is taken until it is switched on again, across restarts.
+    pub enabled: bool,
+}
+json_message!(SetCameraEnabled, "camera/enabled/set");
+
+/// Whether the camera is switched on (retained), on `hearth/<site>/camera/enabled`. Published by the camera
+/// service after the switch is stored, and at its start before it takes any request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CameraEnabled {
+    pub enabled: bool,
+}
+json_message!(CameraEnabled, "camera/enabled", retain);
+
 /// Whether the camera is in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -144,5 +166,9 @@ mod tests {
         assert_eq!(look_tool().name, LOOK);
         let state: CameraState = serde_json::from_str(r#"{"state":"warming","source":"x","timestamp_ms":1}"#).unwrap();
         assert_eq!(state.state, CameraActivity::Unknown);
+        assert_eq!(crate::topic::topic_of::<SetCameraEnabled>("kitchen"), "hearth/kitchen/camera/enabled/set");
+        assert_eq!(crate::topic::topic_of::<CameraEnabled>("kitchen"), "hearth/kitchen/camera/enabled");
+        assert!(CameraEnabled::RETAIN && !SetCameraEnabled::RETAIN);
+        assert!(!CameraEnabled::matches(SetCameraEnabled::SUFFIX));
     }
 }

@@ -27,6 +27,10 @@ pub struct BrainConfig {
     pub transcript_timeout_ms: u64,
     /// Longest wait for a tool's result, milliseconds; then a plain "that took too long".
     pub tool_timeout_ms: u64,
+    /// Longest wait for the vision service's first sentence of a `look` (or its result), and between two of
+    /// its sentences, milliseconds. Taking the frame, encoding it and the first words took about 20 s on a
+    /// Raspberry Pi 4 with SmolVLM-256M (image splitting off), so it is longer than `tool_timeout_ms`.
+    pub look_timeout_ms: u64,
     /// Longest wait for the LLM's first sentence or tool call, milliseconds. The reference build took
     /// ~18 s for a whole answer on a Pi 4, so the default is generous.
     pub llm_first_event_timeout_ms: u64,
@@ -48,6 +52,7 @@ impl Default for BrainConfig {
             memory_messages: 12,
             transcript_timeout_ms: 20_000,
             tool_timeout_ms: 10_000,
+            look_timeout_ms: 60_000,
             llm_first_event_timeout_ms: 90_000,
             llm_idle_timeout_ms: 30_000,
             playback_timeout_ms: 120_000,
@@ -69,6 +74,9 @@ impl BrainConfig {
         }
         if self.tool_timeout_ms < 100 {
             return Err(("brain.tool_timeout_ms", "must be at least 100".into()));
+        }
+        if self.look_timeout_ms < 100 {
+            return Err(("brain.look_timeout_ms", "must be at least 100".into()));
         }
         if self.llm_first_event_timeout_ms < 100 || self.llm_idle_timeout_ms < 100 {
             return Err(("brain.llm_first_event_timeout_ms", "LLM timeouts must be at least 100".into()));

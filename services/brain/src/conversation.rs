@@ -5,6 +5,7 @@
 //! result, the LLM, a message handler's result), the reply being played (for the follow-up window), the
 //! message waiting for its yes ([`messaging`]) and the last published state.
 
+mod looking;
 mod messaging;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ use hearth_bus::llm::{ChatMessage, LlmEvent, LlmEventKind, LlmRequest, Role};
 use hearth_bus::service::ServiceState;
 use hearth_bus::tool::{ToolCall, ToolResult};
 use hearth_bus::tts::Say;
+use hearth_bus::vision::LOOK;
 use serde_json::Value;
 use tracing::{debug, info, warn};
 
@@ -51,6 +53,8 @@ struct Site {
     handoff: Option<Handoff>,
     /// The message announced last, for "reply …".
     incoming: Option<Incoming>,
+    /// The site's camera is switched off (its retained `camera/enabled`).
+    camera_off: bool,
 }
 
 /// All sites' conversations.
@@ -70,6 +74,9 @@ impl Conversation {
     pub fn new(config: BrainConfig, matcher: Box<dyn LocalMatcher>, new_id: IdSource) -> Conversation {
         let mut tools = ServedTools::default();
         tools.serve_own(messaging::OWN_TOOLS);
+        // The brain decides itself whether a `look` can be answered at a site (a camera there, a vision
+        // service anywhere) and says plainly why not, rather than leaving "what do you see" to the LLM.
+        tools.serve_own(&[LOOK]);
         Conversation { config, matcher, new_id, sites: BTreeMap::new(), llm_online: false, tools, out: Vec::new() }
     }
 
@@ -89,6 +96,8 @@ impl Conversation {
         match inbound {
             Inbound::Transcript(t) => self.on_transcript(now, site, t),
             Inbound::ToolResult(r) => self.on_tool_result(now, site, r),
+            Inbound::VisionSentence(s) => self.on_vision_sentence(now, site, s),
+            Inbound::CameraEnabled(c) => self.site(site).camera_off = !c.enabled,
             Inbound::Llm(e) => self.on_llm_event(now, site, e),
             Inbound::NotHeard(n) => self.on_not_heard(now, site, n),
             Inbound::Wake(w) => self.set_state(site, AssistantState::Listening, Some(w.session_id)),
@@ -137,6 +146,7 @@ impl Conversation {
                     self.finish(now, &site, turn);
                 }
                 (Waiting::Transcript, _) => self.answer(now, &site, turn, phrases::ASR_DOWN, ReplySource::Fallback),
+                (Waiting::Look { streamed, .. }, _) => self.on_look_timeout(now, &site, turn, streamed),
                 (Waiting::Handoff { kind, contact, .. }, _) => {
                     let sentence = kind.no_handler(contact);
                     self.answer(now, &site, turn, &sentence, ReplySource::Fallback)
@@ -214,6 +224,9 @@ impl Conversation {
         if messaging::OWN_TOOLS.contains(&tool.as_str()) {
             return self.on_handoff_tool(now, site, turn, tool, arguments);
         }
+        if tool == LOOK {
+            return self.on_look_tool(now, site, turn, arguments);
+        }
         let call_id = self.next_id();
         info!(site, session = %turn.session_id, %tool, "tool call");
         let call = ToolCall { call_id: call_id.clone(), session_id: Some(turn.session_id.clone()), tool: tool.clone(), arguments: arguments.clone() };
@@ -229,11 +242,14 @@ impl Conversation {
     }
 
     fn on_tool_result(&mut self, now: Instant, site: &str, r: ToolResult) {
-        let Some(Pending { mut turn, .. }) =
-            self.take_pending_if(site, |w| matches!(w, Waiting::Tool { call_id } if *call_id == r.call_id))
-        else {
-            return;
+        let ours = |w: &Waiting| match w {
+            Waiting::Tool { call_id } | Waiting::Look { call_id, .. } => *call_id == r.call_id,
+            _ => false,
         };
+        let Some(Pending { mut turn, waiting, .. }) = self.take_pending_if(site, ours) else { return };
+        if let Waiting::Look { streamed, .. } = waiting {
+            return self.on_look_result(now, site, turn, streamed, r);
+        }
         if turn.reply_source == ReplySource::Llm {
             turn.reply_source = ReplySource::Tool;
         }

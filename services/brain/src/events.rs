@@ -10,6 +10,7 @@ use hearth_bus::message::{CallResult, IncomingMessage, MessageResult, SendMessag
 use hearth_bus::service::{service_of, ServiceInfo, ServiceState, ServiceStatus};
 use hearth_bus::tool::{ToolCall, ToolResult};
 use hearth_bus::tts::Say;
+use hearth_bus::vision::{CameraEnabled, VisionSentence};
 use hearth_bus::wake::WakeDetected;
 use hearth_bus::{Envelope, Message};
 
@@ -22,6 +23,10 @@ pub enum Inbound {
     Transcript(Transcript),
     NotHeard(NotHeard),
     ToolResult(ToolResult),
+    /// One sentence of a `look` answer, as soon as the vision model said it.
+    VisionSentence(VisionSentence),
+    /// The site's camera switch (retained): switched off, "what do you see" is answered "The camera is off.".
+    CameraEnabled(CameraEnabled),
     Llm(LlmEvent),
     Wake(WakeDetected),
     ListeningStarted(ListeningStarted),
@@ -53,6 +58,10 @@ impl Inbound {
             Inbound::Transcript(m)
         } else if let Some(m) = envelope.decode::<ToolResult>() {
             Inbound::ToolResult(m)
+        } else if let Some(m) = envelope.decode::<VisionSentence>() {
+            Inbound::VisionSentence(m)
+        } else if let Some(m) = envelope.decode::<CameraEnabled>() {
+            Inbound::CameraEnabled(m)
         } else if let Some(m) = envelope.decode::<LlmEvent>() {
             Inbound::Llm(m)
         } else if let Some(m) = envelope.decode::<NotHeard>() {

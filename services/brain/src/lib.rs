@@ -1,6 +1,6 @@
 //! The brain: owns each site's conversation. A transcript first meets the local matcher: hearth-intents'
-//! sentence templates (time, date, timers, weather, Wikipedia, volume, stop, messages and calls, and the
-//! camera and music intents once a service serves their tools), built-in plus the user's own folder, compiled at
+//! sentence templates (time, date, timers, weather, Wikipedia, volume, stop, messages and calls, "what do you
+//! see", and the music intents once a service serves their tools), built-in plus the user's own folder, compiled at
 //! start. A match is answered through its tool call at once, and "what about tomorrow?" in the follow-up
 //! window continues the site's previous local request. A tool that no online service announces
 //! (`tool:<name>` in its retained info) is never called locally. Anything else goes to the LLM service, whose
@@ -10,13 +10,16 @@
 //! previous run left behind. Messages and calls are the brain's own tools: it finds the contact in
 //! `[brain.messages]`, reads the message back, and on a yes hands it off on `message/send` / `call/start`
 //! to whoever holds the keys, saying "Sent." only on their acknowledgement; incoming messages are announced.
+//! "What do you see?" (the `look` tool, from an intent or the LLM) goes to the vision service where the
+//! site has a camera online, and its sentences are spoken as they arrive; otherwise a plain sentence says why not.
 //!
 //! The conversation is a plain state machine ([`Conversation`]); this file only decodes bus messages,
 //! hands them to it with the time, and publishes what it returns.
 //!
 //! # Layout
 //! - [`conversation`]: the state machine: turns, races, deadlines, follow-ups; its `messaging` part reads
-//!   messages back, hands them off and announces incoming ones.
+//!   messages back, hands them off and announces incoming ones; its `looking` part routes `look` calls to
+//!   the vision service and speaks its sentences as they arrive.
 //! - [`contacts`]: the `[brain.messages]` contact book and how a heard name finds a contact.
 //! - [`events`]: what comes in from the bus ([`Inbound`]) and goes out ([`Outbound`]).
 //! - [`turn`]: the turn in progress, what it waits for, the reply being played.
@@ -47,6 +50,7 @@ use hearth_bus::llm::LlmEvent;
 use hearth_bus::message::{CallResult, IncomingMessage, MessageResult};
 use hearth_bus::service::{info_topic, status_topic, ServiceState};
 use hearth_bus::tool::ToolResult;
+use hearth_bus::vision::{CameraEnabled, VisionSentence};
 use hearth_bus::wake::WakeDetected;
 use hearth_bus::{Bus, BusClient, BusError, Shutdown};
 use thiserror::Error;
@@ -86,6 +90,11 @@ pub mod phrases {
     pub const NO_CONTACT_NAME: &str = "I didn't catch who it is for.";
     pub const NO_MESSAGE_TEXT: &str = "I didn't catch what the message should say.";
     pub const NOTHING_TO_REPLY: &str = "There is no message to reply to.";
+    /// "What do you see?" with the camera switched off (by the user: it stays off until they switch it on).
+    pub const CAMERA_OFF: &str = "The camera is off.";
+    pub const NO_CAMERA: &str = "I can't see anything here: this room has no camera.";
+    pub const NO_VISION: &str = "I can't see anything right now: no vision service is running.";
+    pub const LOOK_TOO_SLOW: &str = "Sorry, looking took too long. Please try again.";
 }
 
 /// Runs the brain until shutdown.
@@ -96,6 +105,8 @@ pub async fn run(config: BrainConfig, bus: Bus, shutdown: Shutdown) -> Result<()
     client.subscribe_all_sites::<Transcript>().await?;
     client.subscribe_all_sites::<NotHeard>().await?;
     client.subscribe_all_sites::<ToolResult>().await?;
+    client.subscribe_all_sites::<VisionSentence>().await?;
+    client.subscribe_all_sites::<CameraEnabled>().await?;
     client.subscribe_all_sites::<LlmEvent>().await?;
     client.subscribe_all_sites::<WakeDetected>().await?;
     client.subscribe_all_sites::<ListeningStarted>().await?;

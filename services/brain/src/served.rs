@@ -1,5 +1,6 @@
 //! Which tools some service answers right now, from the services' retained status and info: a service
-//! announces `tool:<name>` capabilities in its info and is trusted while its status is online.
+//! announces `tool:<name>` capabilities in its info and is trusted while its status is online. A camera
+//! announces `camera:<source>`; unlike tools, which serve every site, a camera sees only its own room.
 
 use std::collections::BTreeMap;
 
@@ -7,11 +8,15 @@ use hearth_bus::service::ServiceState;
 
 /// The capability prefix of a served tool.
 pub const TOOL_CAPABILITY: &str = "tool:";
+/// The capability prefix of a camera (`camera:v4l2:/dev/video0`).
+pub const CAMERA_CAPABILITY: &str = "camera:";
 
 #[derive(Debug, Clone, Default)]
 struct Service {
     online: bool,
     tools: Vec<String>,
+    /// It is a camera (of the site it runs at).
+    camera: bool,
 }
 
 /// The services seen on the bus, by (site, service name).
@@ -28,8 +33,9 @@ impl ServedTools {
     }
 
     pub fn on_capabilities(&mut self, site: &str, service: &str, capabilities: &[String]) {
-        self.entry(site, service).tools =
-            capabilities.iter().filter_map(|c| c.strip_prefix(TOOL_CAPABILITY)).map(str::to_string).collect();
+        let entry = self.entry(site, service);
+        entry.tools = capabilities.iter().filter_map(|c| c.strip_prefix(TOOL_CAPABILITY)).map(str::to_string).collect();
+        entry.camera = capabilities.iter().any(|c| c.starts_with(CAMERA_CAPABILITY));
     }
 
     /// Tools the brain itself answers, whatever services are online.
@@ -40,6 +46,16 @@ impl ServedTools {
     /// Whether the brain or an online service, at any site, announces `tool`.
     pub fn serves(&self, tool: &str) -> bool {
         self.own.iter().any(|t| t == tool) || self.services.values().any(|s| s.online && s.tools.iter().any(|t| t == tool))
+    }
+
+    /// Whether an online service (not the brain itself), at any site, announces `tool`.
+    pub fn service_serves(&self, tool: &str) -> bool {
+        self.services.values().any(|s| s.online && s.tools.iter().any(|t| t == tool))
+    }
+
+    /// Whether an online camera runs at `site`.
+    pub fn camera_at(&self, site: &str) -> bool {
+        self.services.iter().any(|((at, _), s)| at == site && s.online && s.camera)
     }
 
     fn entry(&mut self, site: &str, service: &str) -> &mut Service {
@@ -61,5 +77,18 @@ mod tests {
         assert!(!served.serves("look"));
         served.on_status("default", "tools", ServiceState::Offline);
         assert!(!served.serves("get_time"));
+    }
+
+    #[test]
+    fn a_camera_serves_only_its_own_site() {
+        let mut served = ServedTools::default();
+        served.serve_own(&["look"]);
+        assert!(served.serves("look") && !served.service_serves("look"), "the brain's own tool is no service's");
+        served.on_capabilities("kitchen", "camera", &["camera:file:room.jpg".into()]);
+        assert!(!served.camera_at("kitchen"), "no status yet");
+        served.on_status("kitchen", "camera", ServiceState::Online);
+        assert!(served.camera_at("kitchen") && !served.camera_at("hall"));
+        served.on_status("kitchen", "camera", ServiceState::Unavailable);
+        assert!(!served.camera_at("kitchen"));
     }
 }

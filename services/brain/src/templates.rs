@@ -1,6 +1,6 @@
 //! The local matcher over hearth-intents' sentence templates: the built-in templates plus the user's
 //! own, compiled at start. A match whose tool neither the brain (messages and calls) nor an online
-//! service answers (the camera and music tools on most installs) is left to the LLM rather than
+//! service answers (the music tools on most installs) is left to the LLM rather than
 //! published to nobody. Each site's last local match is kept while its conversation lasts, so "what
 //! about tomorrow?" in the follow-up window continues it.
 

@@ -48,6 +48,9 @@ pub enum Waiting {
     Transcript,
     /// A tool result with this call id.
     Tool { call_id: String },
+    /// The vision service's answer to this `look` call: its sentences, spoken as they arrive (`streamed`),
+    /// then its result.
+    Look { call_id: String, streamed: Vec<String> },
     /// The LLM's answer to this request; `answering` once a first sentence arrived.
     Llm { request_id: String, answering: bool },
     /// A message or call handler's result for this request, to or for `contact`.

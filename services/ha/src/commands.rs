@@ -6,6 +6,7 @@ use hearth_bus::ha::HaCommand;
 use hearth_bus::ids::new_id;
 use hearth_bus::listen::{ListenReason, StartListening};
 use hearth_bus::tts::Say;
+use hearth_bus::vision::SetCameraEnabled;
 use hearth_bus::wake::SetWake;
 use thiserror::Error;
 
@@ -14,6 +15,7 @@ use thiserror::Error;
 pub enum BusCommand {
     Mic(SetMicMuted),
     Wake(SetWake),
+    Camera(SetCameraEnabled),
     Volume(SetVolume),
     /// The sentences of one announcement, in order, the last with `last = true`.
     Announce(Vec<Say>),
@@ -41,6 +43,7 @@ pub fn translate(command: HaCommand, payload: &[u8]) -> Result<BusCommand, Comma
     match command {
         HaCommand::MicMute => Ok(BusCommand::Mic(SetMicMuted { muted: switch_state(text)? })),
         HaCommand::WakeWord => Ok(BusCommand::Wake(SetWake { enabled: switch_state(text)? })),
+        HaCommand::Camera => Ok(BusCommand::Camera(SetCameraEnabled { enabled: switch_state(text)? })),
         HaCommand::Volume => {
             let value: f64 = text.parse().map_err(|_| CommandError::NotAVolume(text.into()))?;
             if !value.is_finite() || !(0.0..=100.0).contains(&value) {
@@ -135,6 +138,9 @@ mod tests {
     fn switches_numbers_and_presses() {
         assert_eq!(translate(HaCommand::MicMute, b"ON"), Ok(BusCommand::Mic(SetMicMuted { muted: true })));
         assert_eq!(translate(HaCommand::WakeWord, b"OFF"), Ok(BusCommand::Wake(SetWake { enabled: false })));
+        assert_eq!(translate(HaCommand::Camera, b"OFF"), Ok(BusCommand::Camera(SetCameraEnabled { enabled: false })));
+        assert_eq!(translate(HaCommand::Camera, b"on"), Ok(BusCommand::Camera(SetCameraEnabled { enabled: true })));
+        assert!(translate(HaCommand::Camera, b"maybe").is_err());
         assert!(matches!(translate(HaCommand::MicMute, b"maybe"), Err(CommandError::NotASwitchState(_))));
         assert_eq!(translate(HaCommand::Volume, b"42.0"), Ok(BusCommand::Volume(SetVolume { volume: 42 })));
         assert_eq!(translate(HaCommand::Volume, b" 7 "), Ok(BusCommand::Volume(SetVolume { volume: 7 })));

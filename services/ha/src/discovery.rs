@@ -26,6 +26,8 @@ pub mod services {
     pub const TIMERS: &str = "timers";
     pub const TOOLS: &str = "tools";
     pub const LLM: &str = "llm";
+    /// A room's camera (`hearth-vision`); the vision service itself is shared.
+    pub const CAMERA: &str = "camera";
     /// The bridge itself.
     pub const HA: &str = "ha";
 }
@@ -33,7 +35,7 @@ pub mod services {
 /// Services that serve only the room they run in (they hold its microphone, its wake switch, its
 /// capture): one of them reporting from a site makes that site a room worth a device, and their
 /// entities exist only where they run and follow only that room's service.
-pub const ROOM_SERVICES: &[&str] = &[services::AUDIO, services::WAKE, services::LISTEN];
+pub const ROOM_SERVICES: &[&str] = &[services::AUDIO, services::WAKE, services::LISTEN, services::CAMERA];
 
 /// Services that serve every room from wherever they run.
 pub const SHARED_SERVICES: &[&str] =

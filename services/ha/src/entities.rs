@@ -1,14 +1,16 @@
 //! The entities of one room, as MQTT discovery components (pure).
 //!
 //! Only what the room really has is listed: the microphone controls where an audio service runs in
-//! that room, the wake word controls where its wake service runs, push-to-talk where its listener
+//! that room, the wake word controls where its wake service runs, the camera's off switch where its
+//! camera runs, push-to-talk where its listener
 //! runs, the assistant's state and replies where a brain serves it, timers where a timers service
 //! does. Room services' entities follow that room's service only; shared services' entities follow
 //! the service wherever it runs; everything that goes through the bridge (commands, and the states
 //! and events it republishes) also follows the bridge.
 //!
 //! States come from retained topics, so Home Assistant has them again right after its own restart:
-//! the services' own (`brain/state`, `audio/mic`, `audio/volume`, `wake/state`, service status) and
+//! the services' own (`brain/state`, `audio/mic`, `audio/volume`, `wake/state`, `camera/enabled`, service
+//! status) and
 //! the bridge's (`ha/last_transcript`, `ha/last_reply`, `ha/timers`, `ha/health`). Units are Home
 //! Assistant's: seconds and timestamps, never epoch milliseconds.
 
@@ -17,6 +19,7 @@ use hearth_bus::ha::{
     HaTimers, HaWakeEvent,
 };
 use hearth_bus::service::status_topic;
+use hearth_bus::vision::CameraEnabled;
 use hearth_bus::{topic, Message};
 use serde_json::{json, Value};
 
@@ -190,6 +193,19 @@ pub fn components(site: &str, origin: &Origin, locations: &ServiceLocations) -> 
             })));
         }
     }
+    if serves(services::CAMERA) {
+        // On means the camera may take pictures; off is stored by the camera and outlasts restarts.
+        list.push(("camera", "switch", json!({
+            "name": "Camera",
+            "entity_category": "config",
+            "command_topic": HaCommand::Camera.topic(site),
+            "payload_on": "ON",
+            "payload_off": "OFF",
+            "state_topic": t(CameraEnabled::SUFFIX),
+            "value_template": "{{ 'ON' if value_json.enabled else 'OFF' }}",
+            "availability": availability(&[services::CAMERA], true),
+        })));
+    }
     if serves(services::LISTEN) {
         list.push(("listen", "button", json!({
             "name": "Listen",
@@ -294,6 +310,7 @@ fn service_title(service: &str) -> String {
         "audio" => "Audio".into(),
         "wake" => "Wake word".into(),
         "listen" => "Listening".into(),
+        "camera" => "Camera".into(),
         other => {
             let mut c = other.chars();
             c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
@@ -350,6 +367,22 @@ mod tests {
         assert_eq!(asr.config["entity_category"], "diagnostic");
         let default = components("default", &origin(), &loc);
         assert!(ids(&default).contains(&"wake_word"));
+    }
+
+    #[test]
+    fn a_room_with_a_camera_gets_its_off_switch() {
+        let mut loc = ServiceLocations::default();
+        for (service, site) in [("brain", "default"), ("camera", "kitchen"), ("vision", "default")] {
+            loc.insert(service, site);
+        }
+        let kitchen = components("kitchen", &origin(), &loc);
+        let camera = kitchen.iter().find(|c| c.id == "camera").expect("a camera switch");
+        assert_eq!(camera.platform, "switch");
+        assert_eq!(camera.config["command_topic"], "hearth/kitchen/ha/camera/set");
+        assert_eq!(camera.config["state_topic"], "hearth/kitchen/camera/enabled");
+        assert_eq!(availability(&kitchen, "camera"), ["hearth/kitchen/service/camera/status", "hearth/default/service/ha/status"]);
+        assert!(ids(&kitchen).contains(&"camera_status"));
+        assert!(!ids(&components("default", &origin(), &loc)).contains(&"camera"), "the camera is the kitchen's");
     }
 
     #[test]

@@ -271,6 +271,7 @@ impl Bridge {
         let published = match &translated {
             BusCommand::Mic(m) => client.publish(site, m).await,
             BusCommand::Wake(m) => client.publish(site, m).await,
+            BusCommand::Camera(m) => client.publish(site, m).await,
             BusCommand::Volume(m) => client.publish(site, m).await,
             BusCommand::Ask(m) => client.publish(site, m).await,
             BusCommand::Listen(m) => client.publish(site, m).await,

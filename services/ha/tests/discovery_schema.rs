@@ -19,6 +19,7 @@ use hearth_bus::ha::{
 use hearth_bus::service::{status_topic, ServiceState, ServiceStatus};
 use hearth_bus::timer::{Timer, TimerState};
 use hearth_bus::topic::topic_of;
+use hearth_bus::vision::CameraEnabled;
 use hearth_bus::wake::WakeState;
 use hearth_bus::Message;
 use hearth_ha::discovery::{device_discovery, Origin, ServiceLocations};
@@ -124,7 +125,7 @@ fn expand(map: &serde_json::Map<String, Value>, table: &[(&str, &str)]) -> BTree
 }
 
 /// Every service, for samples of their status topics.
-const SERVICES: &[&str] = &["audio", "wake", "listen", "asr", "brain", "tts", "timers", "tools", "llm", "ha"];
+const SERVICES: &[&str] = &["audio", "wake", "listen", "asr", "brain", "tts", "timers", "tools", "llm", "ha", "camera"];
 const SITES: &[&str] = &["default", "kitchen", "living_room"];
 
 /// A sample of each state topic's message on every site, to check that templates read fields that exist.
@@ -141,6 +142,7 @@ fn samples() -> BTreeMap<String, Value> {
             entry(site, Reply { session_id: "s".into(), request: "hi".into(), text: "Hello.".into(), source: ReplySource::Llm, tool: None, elapsed_ms: 5 }),
             entry(site, HaWakeEvent { event_type: HaWakeEvent::EVENT_TYPE.into(), word: "hey_jarvis".into(), score: 0.9, session_id: "s".into(), timestamp_ms: 1 }),
             entry(site, MicState { muted: false }),
+            entry(site, CameraEnabled { enabled: true }),
             entry(site, WakeState { enabled: true, words: vec!["hey_jarvis".into()] }),
             entry(site, Volume { volume: 50 }),
             entry(site, TimerState { timers: vec![Timer { id: "t1".into(), name: None, site: site.to_string(), duration_ms: 1, due_at_ms: 1, created_at_ms: 1 }] }),
@@ -322,7 +324,7 @@ fn house() -> ServiceLocations {
     for service in ["brain", "asr", "tts", "timers", "tools", "llm", "audio", "wake", "listen"] {
         locations.insert(service, "default");
     }
-    for (service, site) in [("audio", "kitchen"), ("wake", "kitchen"), ("listen", "kitchen"), ("audio", "living_room"), ("listen", "living_room")] {
+    for (service, site) in [("audio", "kitchen"), ("wake", "kitchen"), ("listen", "kitchen"), ("audio", "living_room"), ("listen", "living_room"), ("camera", "kitchen")] {
         locations.insert(service, site);
     }
     locations
@@ -347,8 +349,9 @@ fn every_discovery_payload_follows_the_schema() {
         }
         let has_wake = site != &"living_room";
         assert_eq!(cmps.contains_key("wake_word") && cmps.contains_key("wake") && cmps.contains_key("wake_status"), has_wake, "{site}");
+        assert_eq!(cmps.contains_key("camera") && cmps.contains_key("camera_status"), site == &"kitchen", "{site}: the camera is the kitchen's");
         // Controls are configuration, health is diagnostic, and nothing is in epoch milliseconds.
-        for id in ["mic_mute", "wake_word", "volume"] {
+        for id in ["mic_mute", "wake_word", "volume", "camera"] {
             if let Some(c) = cmps.get(id) {
                 assert_eq!(c["entity_category"], "config", "{site}.{id}");
             }

@@ -16,6 +16,7 @@ use hearth_bus::listen::{EndReason, ListenReason, ListeningEnded, StartListening
 use hearth_bus::timer::{Timer, TimerDone, TimerState};
 use hearth_bus::service::{ServiceState, ServiceStatus};
 use hearth_bus::tts::Say;
+use hearth_bus::vision::SetCameraEnabled;
 use hearth_bus::wake::{SetWake, WakeDetected};
 use hearth_bus::{Bus, BusConfig, Envelope, Inbox, Shutdown};
 use hearth_ha::HaConfig;
@@ -94,16 +95,16 @@ async fn discovery_birth_commands_and_events() {
     // No wake service and no listener in the kitchen: no controls for them.
     assert!(component(&kitchen, "wake_word").is_null() && component(&kitchen, "listen").is_null());
 
-    // The kitchen gets its wake word and listener, and a TTS serves the house: their controls appear.
+    // The kitchen gets its wake word, listener and camera, and a TTS serves the house: their controls appear.
     let mut others = Vec::new();
-    for (service, site) in [("wake", "kitchen"), ("listen", "kitchen"), ("tts", "default")] {
+    for (service, site) in [("wake", "kitchen"), ("listen", "kitchen"), ("camera", "kitchen"), ("tts", "default")] {
         let (bus, conn) = Bus::connect(&bus_config, service, site).unwrap();
         bus.client.wait_connected(WAIT).await.unwrap();
         others.push((bus, conn));
     }
     let kitchen = next_matching(&mut ha_inbox, "kitchen with every control", |e| {
         e.topic == "homeassistant/device/hearth_kitchen/config"
-            && serde_json::from_slice::<Value>(&e.payload).is_ok_and(|d| ["wake_word", "listen", "announce"].iter().all(|c| !d["cmps"][c].is_null()))
+            && serde_json::from_slice::<Value>(&e.payload).is_ok_and(|d| ["wake_word", "listen", "camera", "announce"].iter().all(|c| !d["cmps"][c].is_null()))
     })
     .await;
     let kitchen: Value = serde_json::from_slice(&kitchen.payload).unwrap();
@@ -130,6 +131,11 @@ async fn discovery_birth_commands_and_events() {
     ha_client.publish_raw(cmd("wake_word"), false, press("wake_word", "payload_off")).await.unwrap();
     let e = next_matching(&mut ha_inbox, "wake/set", |e| e.is::<SetWake>()).await;
     assert_eq!(e.decode::<SetWake>().unwrap(), SetWake { enabled: false });
+
+    ha_client.publish_raw(cmd("camera"), false, press("camera", "payload_off")).await.unwrap();
+    let e = next_matching(&mut ha_inbox, "camera/enabled/set", |e| e.is::<SetCameraEnabled>()).await;
+    assert_eq!(e.site(), Some("kitchen"));
+    assert_eq!(e.decode::<SetCameraEnabled>().unwrap(), SetCameraEnabled { enabled: false });
 
     // A bad volume is dropped; the good one after it arrives.
     ha_client.publish_raw(cmd("volume"), false, b"eleven".to_vec()).await.unwrap();

@@ -1,19 +1,26 @@
 //! The camera on the bus: answers `camera/capture` on its node's site with one `camera/frame` (JPEG), keeps
 //! `camera/state` (retained) up to date and reports each capture on `camera/captured`. Captures run one at a time;
 //! nothing is written to disk unless `camera.save_dir` is set.
+//!
+//! The off switch (`camera/enabled/set`) is stored before `camera/enabled` reports it, and the stored switch is
+//! in force and published before the first request is taken: a camera switched off opens no device and sends
+//! no picture, across restarts, until someone switches it on. A request while off is refused at once.
 
 use std::path::Path;
 use std::time::Instant;
 
 use hearth_bus::ids::now_ms;
 use hearth_bus::service::ServiceState;
-use hearth_bus::vision::{CameraActivity, CameraState, CaptureRequest, Captured, Frame};
+use hearth_bus::vision::{
+    CameraActivity, CameraEnabled, CameraState, CaptureRequest, Captured, Frame, SetCameraEnabled, CAMERA_OFF_REASON,
+};
 use hearth_bus::{Bus, BusClient, Shutdown};
 use tracing::{info, warn};
 
 use crate::camera::{self, CameraError};
 use crate::config::CameraConfig;
 use crate::picture;
+use crate::switch::{self, StoredSwitch};
 use crate::VisionError;
 
 /// Serves capture requests for the node's site until shutdown.
@@ -21,23 +28,56 @@ pub async fn run_camera(config: CameraConfig, bus: Bus, shutdown: Shutdown) -> R
     let Bus { client, mut inbox } = bus;
     let site = client.site().to_string();
     let source = config.source().label();
+    let state_path = config.state_path();
+    let mut enabled = state_path.as_deref().map_or_else(StoredSwitch::default, switch::load).enabled;
+    // Before any request can arrive: the stored switch is in force and Home Assistant and the brain see it.
+    client.publish(&site, &CameraEnabled { enabled }).await?;
+    client.subscribe_site::<SetCameraEnabled>(&site).await?;
     client.subscribe_site::<CaptureRequest>(&site).await?;
     client.set_capabilities(vec![format!("camera:{source}")]).await?;
     client.set_status(ServiceState::Online, None).await?;
     publish_state(&client, &site, &source, CameraActivity::Idle).await;
-    info!(%site, %source, "camera ready");
+    info!(%site, %source, enabled, "camera ready");
     loop {
         tokio::select! {
             _ = shutdown.wait() => break,
             envelope = inbox.recv() => {
                 let Some(envelope) = envelope else { break };
-                if let Some(request) = envelope.decode::<CaptureRequest>() {
-                    on_capture_request(&client, &site, &config, &source, request).await;
+                if let Some(set) = envelope.decode::<SetCameraEnabled>() {
+                    enabled = set.enabled;
+                    info!(%site, enabled, "camera switched");
+                    switch::save_in_background(state_path.clone(), StoredSwitch { enabled }).await;
+                    if let Err(e) = client.publish(&site, &CameraEnabled { enabled }).await {
+                        warn!(error = %e, "could not publish the camera switch");
+                    }
+                } else if let Some(request) = envelope.decode::<CaptureRequest>() {
+                    if enabled {
+                        on_capture_request(&client, &site, &config, &source, request).await;
+                    } else {
+                        refuse(&client, &site, &source, request).await;
+                    }
                 }
             }
         }
     }
     Ok(())
+}
+
+/// Switched off: no device is opened; the vision service learns why at once instead of waiting it out.
+async fn refuse(client: &BusClient, site: &str, source: &str, request: CaptureRequest) {
+    info!(request_id = %request.request_id, "capture refused: the camera is switched off");
+    let frame = Frame {
+        request_id: request.request_id,
+        jpeg: Vec::new(),
+        width: 0,
+        height: 0,
+        source: source.to_string(),
+        capture_ms: 0,
+        error: Some(CAMERA_OFF_REASON.to_string()),
+    };
+    if let Err(e) = client.publish(site, &frame).await {
+        warn!(error = %e, "could not publish the refusal");
+    }
 }
 
 async fn on_capture_request(client: &BusClient, site: &str, config: &CameraConfig, source: &str, request: CaptureRequest) {

@@ -167,6 +167,10 @@ pub struct CameraConfig {
     pub max_image_bytes: u64,
     /// Keep each captured JPEG in this folder; unset (the default): nothing is written to disk.
     pub save_dir: Option<PathBuf>,
+    /// Where the off switch is stored: the node's `data_dir`. Set by [`CameraConfig::from_node`]; `None` keeps
+    /// the switch in memory only.
+    #[serde(skip)]
+    pub data_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for CameraConfig {
@@ -181,6 +185,7 @@ impl std::fmt::Debug for CameraConfig {
             .field("timeout_ms", &self.timeout_ms)
             .field("max_edge_px", &self.max_edge_px)
             .field("save_dir", &self.save_dir)
+            .field("data_dir", &self.data_dir)
             .finish_non_exhaustive()
     }
 }
@@ -199,6 +204,7 @@ impl Default for CameraConfig {
             jpeg_quality: 85,
             max_image_bytes: DEFAULT_MAX_IMAGE_BYTES,
             save_dir: None,
+            data_dir: None,
         }
     }
 }
@@ -209,9 +215,15 @@ impl CameraConfig {
         if !file.has_section("camera") {
             return Ok(None);
         }
-        let config: CameraConfig = file.section("camera")?;
+        let mut config: CameraConfig = file.section("camera")?;
         config.validate().map_err(|(key, why)| file.invalid(format!("camera.{key}"), why))?;
+        config.data_dir = Some(file.node.data_dir.clone());
         Ok(Some(config))
+    }
+
+    /// Where the off switch is kept, `<data_dir>/camera/state.json`.
+    pub fn state_path(&self) -> Option<PathBuf> {
+        self.data_dir.as_deref().map(crate::switch::state_path_in)
     }
 
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
@@ -283,7 +295,9 @@ mod tests {
         let camera = CameraConfig::from_node(&file).unwrap().unwrap();
         assert_eq!(camera.source().label(), "url:cam.lan:8080");
         assert!(!format!("{camera:?}").contains("secret"));
-        let file = NodeFile::parse("[camera]\nfile = \"/tmp/room.jpg\"\n", None).unwrap();
-        assert_eq!(CameraConfig::from_node(&file).unwrap().unwrap().source().label(), "file:room.jpg");
+        let file = NodeFile::parse("data_dir = \"/d\"\n[camera]\nfile = \"/tmp/room.jpg\"\n", None).unwrap();
+        let camera = CameraConfig::from_node(&file).unwrap().unwrap();
+        assert_eq!(camera.source().label(), "file:room.jpg");
+        assert_eq!(camera.state_path(), Some(PathBuf::from("/d/camera/state.json")));
     }
 }

@@ -12,6 +12,7 @@
 //! - [`camera`]: one picture from a V4L2 device, a snapshot URL or a file; failures with spoken reasons.
 //! - `v4l2` (Linux): the device capture and its pixel-format conversions.
 //! - [`camera_service`]: the camera on the bus.
+//! - [`switch`]: the camera's off switch, stored across restarts.
 //! - [`engine`]: the model and projector, one answer sentence by sentence.
 //! - [`service`]: the vision service on the bus and its engine thread.
 //! - [`bench`]: `hearth-vision bench`, load, image tokens, encode and generation speed, splitting off and on.
@@ -29,6 +30,7 @@ pub mod engine;
 pub mod picture;
 #[cfg(feature = "engine")]
 pub mod service;
+pub mod switch;
 #[cfg(target_os = "linux")]
 pub mod v4l2;
 

@@ -119,13 +119,13 @@ fn once_the_conversation_ended_a_follow_up_has_nothing_to_continue() {
 #[test]
 fn a_request_whose_tool_nobody_serves_goes_to_the_llm() {
     let mut brain = Brain::with_llm(BrainConfig::default());
-    let out = brain.event(0, typed("a", "what do you see?"));
-    assert!(out.tool_calls().is_empty(), "no vision service announces `look`");
-    assert_eq!(out.llm_requests().remove(0).messages.last().unwrap().content, "what do you see?");
+    let out = brain.event(0, typed("a", "play some music"));
+    assert!(out.tool_calls().is_empty(), "no music service announces `play_music`");
+    assert_eq!(out.llm_requests().remove(0).messages.last().unwrap().content, "play some music");
     // Without an LLM it is the plain "can't".
     let mut brain = Brain::new(BrainConfig::default());
-    assert_eq!(brain.event(0, typed("b", "what do you see?")).texts(), [phrases::NO_LLM]);
+    assert_eq!(brain.event(0, typed("b", "play some music")).texts(), [phrases::NO_LLM]);
     // Once a service announces it, the request is answered locally.
-    brain.serve("vision", &["look"]);
-    assert_eq!(brain.event(10, typed("c", "what do you see?")).tool_calls().remove(0).tool, "look");
+    brain.serve("music", &["play_music"]);
+    assert_eq!(brain.event(10, typed("c", "play some music")).tool_calls().remove(0).tool, "play_music");
 }

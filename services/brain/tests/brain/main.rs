@@ -6,6 +6,8 @@ mod handoff_on_broker;
 mod intents;
 mod llm;
 mod local;
+mod look;
+mod look_on_broker;
 mod messages;
 mod on_broker;
 mod races;
