@@ -200,7 +200,13 @@ pub fn examples(plan: &[ClipSpec], clips: &[&ClipFeatures], window: usize, near_
                 ex.push(c.window(k, window), true, 1.0);
             }
         } else {
-            let weight = if matches!(class, ClipClass::NearMiss(_)) { near_miss_weight } else { 1.0 };
+            // Near-misses, chimes and the assistant's own voice are the negatives a model most
+            // easily gets wrong and that matter most (a chime that wakes it loops forever).
+            let weight = match class {
+                ClipClass::NearMiss(_) | ClipClass::OwnVoice => near_miss_weight,
+                ClipClass::Chime => 2.0 * near_miss_weight,
+                _ => 1.0,
+            };
             for k in all_steps(c, window, 2) {
                 ex.push(c.window(k, window), false, weight);
             }

@@ -178,11 +178,11 @@ impl Sizes {
 
     pub fn small() -> Sizes {
         Sizes {
-            espeak_speakers: 40,
+            espeak_speakers: 60,
             piper_speakers_per_voice: 3,
             takes_per_speaker: 2,
             takes_per_single_voice: 6,
-            augmented_copies: 1,
+            augmented_copies: 2,
             near_miss_speakers: 10,
             speech_clips: 60,
             own_voice_clips: 6,

@@ -225,6 +225,78 @@ pub fn score_clips(scorer: &mut Scorer, clips: &[(ClipClass, bool, &ClipFeatures
         .collect()
 }
 
+/// The clips of an evaluation folder, by subfolder: `positive/` (clean), `positive-noise/`,
+/// `nearmiss/<phrase>/`, `speech/`, `noise/`, `own-voice/`, `chime/`. A folder `record` made works too
+/// (`phrase/` counts as positives, `room/` as noise).
+pub fn dir_clips(dir: &Path) -> Result<Vec<(ClipClass, bool, std::path::PathBuf)>, WakewordError> {
+    let wavs = |sub: &Path| -> Vec<std::path::PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(sub)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "wav")).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let mut out = Vec::new();
+    for (sub, class, noisy) in [
+        ("positive", ClipClass::Positive, false),
+        ("phrase", ClipClass::Positive, false),
+        ("positive-noise", ClipClass::Positive, true),
+        ("speech", ClipClass::Speech, false),
+        ("noise", ClipClass::Noise, false),
+        ("room", ClipClass::Noise, false),
+        ("own-voice", ClipClass::OwnVoice, false),
+        ("chime", ClipClass::Chime, false),
+    ] {
+        out.extend(wavs(&dir.join(sub)).into_iter().map(|p| (class.clone(), noisy, p)));
+    }
+    if let Ok(rd) = std::fs::read_dir(dir.join("nearmiss")) {
+        let mut folders: Vec<_> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+        folders.sort();
+        for f in folders {
+            let text = f.file_name().map(|s| s.to_string_lossy().replace('_', " ")).unwrap_or_default();
+            out.extend(wavs(&f).into_iter().map(|p| (ClipClass::NearMiss(text.clone()), false, p)));
+        }
+    }
+    if out.is_empty() {
+        return Err(WakewordError::file(dir, "no WAV files in positive/, nearmiss/<phrase>/, speech/, noise/, chime/ (or phrase/, room/)"));
+    }
+    Ok(out)
+}
+
+/// Scores the WAV files of an evaluation folder. Speech files get two seconds of faint noise before
+/// them and one after, so the classifier's whole window sees real audio and the phrase's end.
+pub fn evaluate_dir(
+    dir: &Path,
+    scorer: &mut Scorer,
+    front: &mut crate::features::FrontEnd,
+    threshold: Option<f32>,
+) -> Result<Report, WakewordError> {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let mut scored = Vec::new();
+    for (class, noisy, path) in dir_clips(dir)? {
+        let audio = crate::audio::read_wav(&path)?;
+        let padded = if matches!(class, ClipClass::Noise) {
+            audio
+        } else {
+            let rate = crate::audio::RATE_HZ as usize;
+            let mut floor = crate::audio::noise(crate::audio::NoiseKind::Pink, 3 * rate + audio.len(), &mut rng);
+            floor.iter_mut().for_each(|v| *v *= 0.003);
+            for (i, s) in audio.iter().enumerate() {
+                floor[2 * rate + i] += s;
+            }
+            floor
+        };
+        let features = front.features(&padded)?;
+        let clip = ClipFeatures { index: 0, features, speech_end: 0, samples: padded.len() };
+        scored.push(Scored { class, noisy, scores: scorer.clip_scores(&clip)?, samples: clip.samples });
+    }
+    let suggested = suggest_threshold(&scored);
+    let mut r = report(&scored, threshold.unwrap_or(suggested));
+    r.suggested_threshold = suggested;
+    Ok(r)
+}
+
 fn mark(ok: bool) -> &'static str {
     if ok { "ok  " } else { "MISS" }
 }

@@ -4,7 +4,7 @@
 //! the examples that stop the model from keying on one word of the phrase.
 
 use candle_core::{DType, Device, Tensor, D};
-use candle_nn::{AdamW, LayerNorm, LayerNormConfig, Linear, Module, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use candle_nn::{AdamW, Init, Linear, Module, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
@@ -74,8 +74,28 @@ impl Default for TrainSettings {
 
 const NORM_EPS: f64 = 1e-5;
 
+/// Layer norm from plain tensor ops: candle's fused layer norm has no backward pass, so gradients
+/// would stop at it and only the last layer would learn.
+struct Norm {
+    scale: Tensor,
+    shift: Tensor,
+}
+
+impl Norm {
+    fn new(size: usize, vb: VarBuilder) -> candle_core::Result<Norm> {
+        Ok(Norm { scale: vb.get_with_hints(size, "weight", Init::Const(1.0))?, shift: vb.get_with_hints(size, "bias", Init::Const(0.0))? })
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let centred = x.broadcast_sub(&x.mean_keepdim(D::Minus1)?)?;
+        let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
+        let normed = centred.broadcast_div(&(var + NORM_EPS)?.sqrt()?)?;
+        normed.broadcast_mul(&self.scale)?.broadcast_add(&self.shift)
+    }
+}
+
 struct Net {
-    hidden: Vec<(Linear, LayerNorm)>,
+    hidden: Vec<(Linear, Norm)>,
     out: Linear,
 }
 
@@ -85,7 +105,7 @@ impl Net {
         let mut inputs = dim;
         for i in 0..s.hidden_layers {
             let lin = candle_nn::linear(inputs, s.hidden, vb.pp(format!("dense{i}")))?;
-            let norm = candle_nn::layer_norm(s.hidden, LayerNormConfig { eps: NORM_EPS, ..Default::default() }, vb.pp(format!("norm{i}")))?;
+            let norm = Norm::new(s.hidden, vb.pp(format!("norm{i}")))?;
             hidden.push((lin, norm));
             inputs = s.hidden;
         }

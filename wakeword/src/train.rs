@@ -56,6 +56,11 @@ pub struct ModelCard {
     pub validation_speakers: usize,
     pub test_speakers: usize,
     pub train_windows: usize,
+    pub train_positive_windows: usize,
+    /// Per epoch: training loss and balanced accuracy on the validation windows at 0.5.
+    pub epochs: Vec<(f32, f32)>,
+    /// Measured on the test voices at 0.5, for comparison with the suggested threshold.
+    pub report_at_half: Report,
     pub recorded_takes: usize,
     pub seconds: TrainTimes,
     /// Measured on the test voices at the suggested threshold.
@@ -96,21 +101,36 @@ pub fn speakers(piper_dirs: &[PathBuf], sizes: &Sizes) -> Result<Vec<Speaker>, W
     Ok(all)
 }
 
-/// The whole training run.
-pub fn train(opts: &TrainOptions) -> Result<Trained, WakewordError> {
-    let started = Instant::now();
-    let name = nearmiss::model_name(&opts.phrase)?;
+/// The plan and its features, ready for training or evaluation.
+pub struct Prepared {
+    pub plan: Vec<ClipSpec>,
+    pub features: Vec<ClipFeatures>,
+    pub near_misses: Vec<NearMiss>,
+    pub speakers: Vec<Speaker>,
+    pub recordings: Recordings,
+}
+
+impl Prepared {
+    /// The clips of one split.
+    pub fn split(&self, split: Split) -> Vec<&ClipFeatures> {
+        self.features.iter().filter(|c| self.plan[c.index].split == split).collect()
+    }
+}
+
+/// Near-misses, speakers, the plan, and every clip's features (from the cache where they are).
+pub fn prepare(opts: &TrainOptions) -> Result<Prepared, WakewordError> {
+    nearmiss::phrase_words(&opts.phrase)?;
     let recordings = match &opts.recordings {
         Some(dir) => crate::record::load(dir)?,
         None => Recordings::default(),
     };
+    let speakers = speakers(&opts.piper_dirs, &opts.sizes)?;
     let mut near_misses = nearmiss::near_misses(&opts.phrase, &NearMissLimits::default())?;
     for (text, _) in &recordings.near_misses {
         if !near_misses.iter().any(|n| &n.text == text) {
             near_misses.push(NearMiss { text: text.clone(), kind: NearMissKind::Recorded });
         }
     }
-    let speakers = speakers(&opts.piper_dirs, &opts.sizes)?;
     let input = PlanInput {
         phrase: &opts.phrase,
         near_misses: &near_misses,
@@ -131,20 +151,29 @@ pub fn train(opts: &TrainOptions) -> Result<Trained, WakewordError> {
             plan.len()
         );
     }
-
     let mut synth = Synthesizer::new(&opts.onnxruntime, opts.threads)?;
     let mut front = FrontEnd::load(&opts.front_end_dir, &opts.onnxruntime, opts.threads)?;
     let cache = FeatureCache::new(opts.cache_dir.join("features"))?;
     let features = clips::features_for_plan(&plan, &mut synth, &mut front, &cache, WINDOW, opts.progress)?;
-    let features_s = started.elapsed().as_secs_f32();
+    Ok(Prepared { plan, features, near_misses, speakers, recordings })
+}
 
-    let by_split = |split: Split| -> Vec<&ClipFeatures> { features.iter().filter(|c| plan[c.index].split == split).collect() };
-    let (train_clips, val_clips, test_clips) = (by_split(Split::Train), by_split(Split::Validation), by_split(Split::Test));
-    let train_set = clips::examples(&plan, &train_clips, WINDOW, NEAR_MISS_WEIGHT);
-    let val_set = clips::examples(&plan, &val_clips, WINDOW, NEAR_MISS_WEIGHT);
+/// The whole training run.
+pub fn train(opts: &TrainOptions) -> Result<Trained, WakewordError> {
+    let started = Instant::now();
+    let name = nearmiss::model_name(&opts.phrase)?;
+    let prepared = prepare(opts)?;
+    let features_s = started.elapsed().as_secs_f32();
+    let plan = &prepared.plan;
+    let (train_clips, val_clips, test_clips) =
+        (prepared.split(Split::Train), prepared.split(Split::Validation), prepared.split(Split::Test));
+    let train_set = clips::examples(plan, &train_clips, WINDOW, NEAR_MISS_WEIGHT);
+    let val_set = clips::examples(plan, &val_clips, WINDOW, NEAR_MISS_WEIGHT);
     let t0 = Instant::now();
     let bar = epoch_bar(opts.progress, opts.settings.epochs);
+    let mut epochs = Vec::new();
     let weights = model::train(&train_set, &val_set, &opts.settings, |e| {
+        epochs.push((e.train_loss, e.val_balanced_accuracy));
         bar.set_message(format!("loss {:.4}, validation balanced accuracy {:.3}", e.train_loss, e.val_balanced_accuracy));
         bar.inc(1);
         true
@@ -158,24 +187,29 @@ pub fn train(opts: &TrainOptions) -> Result<Trained, WakewordError> {
 
     let t1 = Instant::now();
     let mut scorer = Scorer::load(&model_path, &opts.onnxruntime)?;
-    let val_scored = score(&mut scorer, &plan, &val_clips)?;
-    let threshold = eval::suggest_threshold(&val_scored);
-    let test_scored = score(&mut scorer, &plan, &test_clips)?;
+    let threshold = eval::suggest_threshold(&score(&mut scorer, plan, &val_clips)?);
+    let test_scored = score(&mut scorer, plan, &test_clips)?;
     let mut report = eval::report(&test_scored, threshold);
     report.suggested_threshold = threshold;
+    let mut report_at_half = eval::report(&test_scored, 0.5);
+    report_at_half.suggested_threshold = threshold;
     let evaluation_s = t1.elapsed().as_secs_f32();
 
-    let count_speakers = |split: Split| speakers.iter().filter(|s| dataset::speaker_split(s, opts.sizes.validation_percent) == split).count();
+    let count_speakers =
+        |split: Split| prepared.speakers.iter().filter(|s| dataset::speaker_split(s, opts.sizes.validation_percent) == split).count();
     let card = ModelCard {
         phrase: opts.phrase.clone(),
         name: name.clone(),
         suggested_threshold: threshold,
-        near_misses,
+        near_misses: prepared.near_misses.clone(),
         train_speakers: count_speakers(Split::Train),
         validation_speakers: count_speakers(Split::Validation),
         test_speakers: count_speakers(Split::Test),
         train_windows: train_set.len(),
-        recorded_takes: recordings.positives.len(),
+        train_positive_windows: train_set.positives(),
+        epochs,
+        report_at_half,
+        recorded_takes: prepared.recordings.positives.len(),
         seconds: TrainTimes { features: features_s, training: training_s, evaluation: evaluation_s, total: started.elapsed().as_secs_f32() },
         report,
         sizes: opts.sizes.clone(),
@@ -183,6 +217,17 @@ pub fn train(opts: &TrainOptions) -> Result<Trained, WakewordError> {
     };
     write_card(&model_path, &card)?;
     Ok(Trained { model: model_path, card })
+}
+
+/// `eval MODEL` without a folder: the model's own plan rebuilt (features from the cache), the
+/// threshold suggested on the validation voices (unless given), figures on the test voices.
+pub fn evaluate_held_out(opts: &TrainOptions, model: &Path, threshold: Option<f32>) -> Result<Report, WakewordError> {
+    let prepared = prepare(opts)?;
+    let mut scorer = Scorer::load(model, &opts.onnxruntime)?;
+    let suggested = eval::suggest_threshold(&score(&mut scorer, &prepared.plan, &prepared.split(Split::Validation))?);
+    let mut report = eval::report(&score(&mut scorer, &prepared.plan, &prepared.split(Split::Test))?, threshold.unwrap_or(suggested));
+    report.suggested_threshold = suggested;
+    Ok(report)
 }
 
 /// Scores clips of the plan with the written model.
