@@ -207,7 +207,9 @@ pub fn examples(plan: &[ClipSpec], clips: &[&ClipFeatures], window: usize, near_
                 ClipClass::Chime => 2.0 * near_miss_weight,
                 _ => 1.0,
             };
-            for k in all_steps(c, window, 2) {
+            // Every window of a near-miss (the hardest negatives), every other one of the rest.
+            let stride = if matches!(class, ClipClass::NearMiss(_)) { 1 } else { 2 };
+            for k in all_steps(c, window, stride) {
                 ex.push(c.window(k, window), false, weight);
             }
         }

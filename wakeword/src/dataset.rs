@@ -183,7 +183,7 @@ impl Sizes {
             takes_per_speaker: 2,
             takes_per_single_voice: 6,
             augmented_copies: 2,
-            near_miss_speakers: 10,
+            near_miss_speakers: 16,
             speech_clips: 60,
             own_voice_clips: 6,
             noise_clips: 16,

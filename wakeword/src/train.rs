@@ -20,7 +20,7 @@ use crate::WakewordError;
 /// The classifier's window: 16 steps (1.28 s), as openWakeWord's own models.
 pub const WINDOW: usize = 16;
 /// Near-miss windows count this much more than other negatives.
-const NEAR_MISS_WEIGHT: f32 = 3.0;
+const NEAR_MISS_WEIGHT: f32 = 4.0;
 
 /// Everything `train` needs.
 #[derive(Debug, Clone)]
