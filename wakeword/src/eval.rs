@@ -103,6 +103,9 @@ impl Count {
 
 impl fmt::Display for Count {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.total == 0 {
+            return write!(f, "   no clips");
+        }
         write!(f, "{:>5.1} % ({}/{})", self.rate() * 100.0, self.hits, self.total)
     }
 }
@@ -307,8 +310,8 @@ impl fmt::Display for Report {
         writeln!(f, "at threshold {t:.2} (suggested {:.2}):", self.suggested_threshold)?;
         let clean = self.positives_clean.rate();
         let noisy = self.positives_in_noise.rate();
-        writeln!(f, "  {} positives caught             {}   goal ≥ 95 %", mark(clean >= GOAL_POSITIVES), self.positives_clean)?;
-        writeln!(f, "  {} positives caught in noise    {}   goal ≥ 90 %", mark(noisy >= GOAL_IN_NOISE), self.positives_in_noise)?;
+        writeln!(f, "  {} positives caught             {}   goal ≥ 95 %", mark(clean.is_nan() || clean >= GOAL_POSITIVES), self.positives_clean)?;
+        writeln!(f, "  {} positives caught in noise    {}   goal ≥ 90 %", mark(noisy.is_nan() || noisy >= GOAL_IN_NOISE), self.positives_in_noise)?;
         let nm = self.near_miss_total.rate();
         writeln!(f, "  {} near-miss false fires        {}   goal ≤ 2 %", mark(nm.is_nan() || nm <= GOAL_NEAR_MISS), self.near_miss_total)?;
         let mut worst: Vec<(&String, &Count)> = self.near_misses.iter().filter(|(_, c)| c.hits > 0).collect();

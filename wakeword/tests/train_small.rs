@@ -7,6 +7,8 @@ use std::process::Command;
 
 use hearth_wake::{WakeConfig, WakeDetector, WordConfig};
 use hearth_wakeword::audio;
+use hearth_wakeword::eval::{self, Scorer};
+use hearth_wakeword::features::FrontEnd;
 use hearth_wakeword::dataset::{speaker_split, Split};
 use hearth_wakeword::train::{self, TrainOptions};
 use hearth_wakeword::voices::{espeak_speakers, Delivery, Synthesizer};
@@ -46,6 +48,11 @@ fn small_model_beats_chance_on_held_out_voices_and_matches_python() {
     assert!((caught + (1.0 - near_miss_fired)) / 2.0 >= 0.8, "balanced accuracy too low");
     assert!(r.chime_max_score < 0.5, "chimes {}", r.chime_max_score);
     assert!(train::read_card(&trained.model).unwrap().phrase == "ok computer");
+    // `eval MODEL` rebuilds the same held-out set from the cache and reaches the same figures.
+    let again = train::evaluate_held_out(&opts, &trained.model, None).unwrap();
+    assert_eq!(again.suggested_threshold, card.suggested_threshold);
+    assert_eq!(again.positives(), r.positives());
+    assert_eq!(again.near_miss_total, r.near_miss_total);
 
     // Hearth's wake engine loads it by name.
     let config = WakeConfig {
@@ -88,6 +95,28 @@ fn small_model_beats_chance_on_held_out_voices_and_matches_python() {
     let peak = |v: &[f32]| v.iter().copied().fold(0.0, f32::max);
     eprintln!("hearth peaks: {:?}", hearth.iter().map(|(k, v)| (k, peak(v))).collect::<Vec<_>>());
     assert!(peak(&hearth["positive"]) > peak(&hearth["speech"]), "the phrase must outscore plain speech");
+
+    // The same clips as an evaluation folder, as `hearth wakeword eval MODEL DIR` reads it.
+    let eval_dir = tmp.path().join("eval");
+    for (name, path, _) in &clips {
+        let sub = match *name {
+            "positive" => "positive",
+            "near" => "nearmiss/ok",
+            _ => "speech",
+        };
+        std::fs::create_dir_all(eval_dir.join(sub)).unwrap();
+        std::fs::copy(path, eval_dir.join(sub).join(format!("{name}.wav"))).unwrap();
+    }
+    std::fs::create_dir_all(eval_dir.join("chime")).unwrap();
+    let chime = hearth_audio::chime::render(hearth_audio::chime::ALL[0], 16000);
+    audio::write_wav(&eval_dir.join("chime/listening.wav"), &audio::from_s16(&chime)).unwrap();
+    let mut scorer = Scorer::load(&trained.model, &lib).unwrap();
+    let mut front_end = FrontEnd::load(&front, &lib, 1).unwrap();
+    let folder = eval::evaluate_dir(&eval_dir, &mut scorer, &mut front_end, Some(card.suggested_threshold)).unwrap();
+    eprintln!("evaluation folder:\n{folder}");
+    assert_eq!(folder.positives_clean.total, 1);
+    assert_eq!(folder.near_misses["ok"].total, 1);
+    assert!(folder.speech_hours > 0.0 && folder.chime_max_score < 0.5);
 
     let has_oww = Command::new(python()).args(["-c", "import openwakeword, onnxruntime"]).output().is_ok_and(|o| o.status.success());
     if !has_oww {
