@@ -2,5 +2,6 @@
 //! openwakeword parity, loading by name in Hearth's wake engine), and bad inputs.
 
 mod bad_inputs;
+mod full_size;
 mod train_small;
 mod util;
