@@ -67,6 +67,11 @@ pub struct ModelCard {
     pub report: Report,
     pub sizes: Sizes,
     pub seed: u64,
+    /// The recordings and Piper folders it was trained with, so `eval` rebuilds the same held-out set.
+    #[serde(default)]
+    pub recordings: Option<PathBuf>,
+    #[serde(default)]
+    pub piper_dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -214,6 +219,8 @@ pub fn train(opts: &TrainOptions) -> Result<Trained, WakewordError> {
         report,
         sizes: opts.sizes.clone(),
         seed: opts.seed,
+        recordings: opts.recordings.clone(),
+        piper_dirs: opts.piper_dirs.clone(),
     };
     write_card(&model_path, &card)?;
     Ok(Trained { model: model_path, card })

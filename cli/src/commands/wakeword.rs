@@ -164,7 +164,12 @@ pub fn run(file: &NodeFile, command: WakewordCommand) -> anyhow::Result<ExitCode
                     let card = train::read_card(&model).context("`eval MODEL` without a folder needs the card `train` wrote")?;
                     let mut opts = paths.train_options(&card.phrase, &args.voice_dirs, None, SizeChoice::Full, card.seed)?;
                     opts.sizes = card.sizes.clone();
-                    opts.recordings = paths.default_recordings(&card.phrase)?;
+                    opts.recordings = card.recordings.clone();
+                    for dir in &card.piper_dirs {
+                        if !opts.piper_dirs.contains(dir) {
+                            opts.piper_dirs.push(dir.clone());
+                        }
+                    }
                     train::evaluate_held_out(&opts, &model, args.threshold)?
                 }
             };
