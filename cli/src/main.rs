@@ -45,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         command: commands::wake::WakeCommand,
     },
+    /// Train your own wake word: record takes, train a classifier, evaluate it.
+    Wakeword {
+        #[command(subcommand)]
+        command: commands::wakeword::WakewordCommand,
+    },
     /// Print every bus message as one JSON line (audio summarised). The companion of mosquitto_sub.
     Tap(commands::tap::TapArgs),
     /// Check config, broker, models, ONNX Runtime, sound cards and espeak-ng; say how to fix what is wrong.
@@ -105,6 +110,7 @@ fn main() -> std::process::ExitCode {
             | Command::Eval { .. }
             | Command::Speak(_)
             | Command::Wake { .. }
+            | Command::Wakeword { .. }
             | Command::Transcribe(_)
     );
     hearth_node::logging::init_with(if quiet { "warn" } else { "info" });
@@ -127,6 +133,12 @@ fn main() -> std::process::ExitCode {
             Command::Tap(args) => commands::tap::run(&file, args).await,
             Command::Speak(args) => commands::speak::run(&file, args),
             Command::Wake { command } => commands::wake::run(&file, command),
+            // Synthesis, feature extraction and training are long blocking work: off the runtime.
+            Command::Wakeword { command } => {
+                std::thread::spawn(move || commands::wakeword::run(&file, command))
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("the wakeword command panicked"))?
+            }
             Command::Doctor { services } => {
                 // Check exactly what `hearth up` would start, decided by the same function.
                 let me = std::env::current_exe()?;

@@ -13,3 +13,4 @@ pub mod speak;
 pub mod tap;
 pub mod up;
 pub mod wake;
+pub mod wakeword;
