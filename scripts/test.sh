@@ -17,7 +17,8 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
 packages=(build-essential cmake clang libclang-dev pkg-config libasound2-dev espeak-ng libespeak-ng-dev
-          python3 python3-venv sox mosquitto systemd)
+          python3 python3-venv sox mosquitto systemd
+          ffmpeg)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -1,0 +1,2 @@
+mod util;
+mod index;
