@@ -12,7 +12,8 @@
 //! - [`shutdown`]: the shutdown signal every loop selects on (SIGINT and SIGTERM).
 //! - [`ids`]: session, request and utterance ids.
 //! - One module per domain with its messages: [`audio`], [`wake`], [`listen`], [`asr`], [`brain`],
-//!   [`llm`], [`tool`], [`tts`], [`timer`], [`service`], [`ha`], [`vision`] (camera and `look`).
+//!   [`llm`], [`tool`], [`tts`], [`timer`], [`service`], [`ha`], [`vision`] (camera and `look`),
+//!   [`music`] (the music stream to a room's speaker, its flow control and the player's state).
 
 pub mod asr;
 pub mod audio;
@@ -24,6 +25,7 @@ pub mod ha;
 pub mod ids;
 pub mod listen;
 pub mod llm;
+pub mod music;
 pub mod service;
 pub mod shutdown;
 pub mod timer;
