@@ -16,19 +16,30 @@
 //! - [`matching`]: requests to selections, questions back on ties, the announcing sentences.
 //! - [`playlist`]: M3U and PLS files.
 //! - [`decode`]: symphonia decoding to mono at the speaker's rate.
+//! - [`queue`]: the play queue: order, shuffle, repeat.
+//! - [`stream`]: the producer thread of one stream, held back by a small channel.
+//! - [`player`]: one room's player: queue, streams in flight, flow control.
+//! - [`radio`]: internet radio: the station directory and HTTP streams.
+//! - [`service`]: the bus side: tool calls, controls, chunks, states.
 
 pub mod config;
 pub mod decode;
 pub mod library;
 pub mod matching;
 pub mod normalize;
+pub mod player;
 pub mod playlist;
+pub mod queue;
+pub mod radio;
+pub mod service;
+pub mod stream;
 
 use std::path::PathBuf;
 
 use thiserror::Error;
 
 pub use config::MusicConfig;
+pub use service::run;
 
 #[derive(Debug, Error)]
 pub enum MusicError {

@@ -1,2 +1,3 @@
-mod util;
 mod index;
+mod turn;
+mod util;
