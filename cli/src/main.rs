@@ -26,7 +26,7 @@ enum Command {
     Up(commands::up::UpArgs),
     /// Run one service in the foreground (what `hearth up` and the systemd units start).
     Service {
-        /// One of: audio, wake, listen, brain, timers, tools, tts, ha.
+        /// One of: audio, wake, listen, brain, timers, tools, tts, ha, music.
         name: String,
     },
     /// Ask something as if it had been spoken, and print the answer sentences as they come.

@@ -56,17 +56,23 @@ impl Decoder {
         let stream = MediaSourceStream::new(source, Default::default());
         let probed = symphonia::default::get_probe()
             .format(&hint, stream, &FormatOptions { enable_gapless: true, ..Default::default() }, &MetadataOptions::default())
-            .map_err(|e| MusicError::Decode(format!("not a format I can play ({e})")))?;
+            .map_err(|e| {
+                debug!(error = %e, "probe failed");
+                MusicError::Decode("it is not in a format I can play".into())
+            })?;
         let format = probed.format;
         let track = format
             .tracks()
             .iter()
             .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-            .ok_or_else(|| MusicError::Decode("it has no audio".into()))?;
+            .ok_or_else(|| MusicError::Decode("it has no sound in it".into()))?;
         let track_id = track.id;
         let codec = symphonia::default::get_codecs()
             .make(&track.codec_params, &DecoderOptions::default())
-            .map_err(|e| MusicError::Decode(format!("its audio format is not supported ({e})")))?;
+            .map_err(|e| {
+                debug!(error = %e, "no decoder");
+                MusicError::Decode("its audio format is not supported".into())
+            })?;
         // Some streams (ADTS AAC, MP3 over HTTP) only say their rate in the first packet.
         let in_rate_hz = track.codec_params.sample_rate.unwrap_or(0);
         Ok(Decoder {
@@ -98,7 +104,10 @@ impl Decoder {
                     self.codec.reset();
                     continue;
                 }
-                Err(e) => return Err(MusicError::Decode(format!("the file is damaged ({e})"))),
+                Err(e) => {
+                    debug!(error = %e, "decoding stopped");
+                    return Err(MusicError::Decode(why_stopped(&e)));
+                }
             };
             if packet.track_id() != self.track_id {
                 continue;
@@ -110,11 +119,14 @@ impl Decoder {
                     self.bad_in_a_row += 1;
                     debug!(why, "skipping a corrupt packet");
                     if self.bad_in_a_row >= MAX_BAD_PACKETS {
-                        return Err(MusicError::Decode("the file is damaged".into()));
+                        return Err(MusicError::Decode("it is damaged".into()));
                     }
                     continue;
                 }
-                Err(e) => return Err(MusicError::Decode(format!("the file is damaged ({e})"))),
+                Err(e) => {
+                    debug!(error = %e, "decoding stopped");
+                    return Err(MusicError::Decode(why_stopped(&e)));
+                }
             };
             self.bad_in_a_row = 0;
             let spec = *decoded.spec();
@@ -147,6 +159,15 @@ impl Decoder {
         self.resampler = Mono::new(self.in_rate_hz.max(1), self.resampler.out_rate_hz)?;
         self.ended = false;
         Ok(())
+    }
+}
+
+/// A decoder error mid-way, as a spoken reason.
+fn why_stopped(e: &SymError) -> String {
+    match e {
+        // A radio stream's reader turns network trouble into I/O errors.
+        SymError::IoError(_) => "the stream broke off".into(),
+        _ => "it is damaged".into(),
     }
 }
 

@@ -21,10 +21,13 @@ use crate::library::{Library, ScanStats};
 use crate::matching::{self, Found, Kind, Request, Selection};
 use crate::player::{Outbox, Player};
 use crate::queue::{Item, Queue};
+use crate::stream::Produced;
 use crate::{MusicConfig, MusicError};
 
 /// How often producers are polled for chunks.
 const PUMP_EVERY: Duration = Duration::from_millis(20);
+/// How long a play request waits for a file's first audio before answering anyway.
+const FIRST_FILE_AUDIO: Duration = Duration::from_secs(2);
 
 /// A finished answer to a tool call.
 struct Answer {
@@ -202,11 +205,11 @@ impl Service {
                     return;
                 }
             };
-            let (answer, out) = self.on_tool(&site, tool, &args);
+            let (answer, out) = self.on_tool(&site, tool, &args).await;
             self.send(&site, out).await;
             info!(%site, tool, sentence = %answer.sentence, "music control");
         } else if let Some(call) = envelope.decode::<ToolCall>() {
-            let (answer, out) = self.on_tool(&site, &call.tool, &call.arguments);
+            let (answer, out) = self.on_tool(&site, &call.tool, &call.arguments).await;
             let data = self.players.get(&site).map(|p| serde_json::to_value(p.state_message()).unwrap_or(Value::Null));
             let result = ToolResult { call_id: call.call_id, session_id: call.session_id, tool: call.tool, ok: answer.ok, sentence: answer.sentence, data };
             // The answer first: the brain starts speaking while the first chunks go out.
@@ -216,12 +219,12 @@ impl Service {
     }
 
     /// Answers one music tool; what it changed goes out with the returned outbox.
-    fn on_tool(&mut self, site: &str, tool: &str, args: &Value) -> (Answer, Outbox) {
+    async fn on_tool(&mut self, site: &str, tool: &str, args: &Value) -> (Answer, Outbox) {
         let library = self.library.clone();
         let library = library.read().unwrap_or_else(|e| e.into_inner()).clone();
         let mut out = Outbox::default();
         let answer = match tool {
-            tools::PLAY => self.play(site, &library, args, &mut out),
+            tools::PLAY => self.play(site, &library, args, &mut out).await,
             tools::PAUSE => match self.player(site).pause(&mut out) {
                 true => Answer::ok(""),
                 false => Answer::no("Nothing is playing."),
@@ -253,7 +256,7 @@ impl Service {
             tools::SHUFFLE => {
                 let on = args.get("on").and_then(Value::as_bool).unwrap_or(true);
                 if on && self.player(site).state == PlaybackState::Stopped {
-                    self.play(site, &library, &serde_json::json!({ "shuffle": true }), &mut out)
+                    self.play(site, &library, &serde_json::json!({ "shuffle": true }), &mut out).await
                 } else {
                     self.player(site).queue.set_shuffle(on);
                     out.state_changed = true;
@@ -279,17 +282,20 @@ impl Service {
         (answer, out)
     }
 
-    fn play(&mut self, site: &str, library: &Library, args: &Value, out: &mut Outbox) -> Answer {
+    async fn play(&mut self, site: &str, library: &Library, args: &Value, out: &mut Outbox) -> Answer {
         let text = |k: &str| args.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         let shuffle = args.get("shuffle").and_then(Value::as_bool).unwrap_or(false);
         let kind_text = text("kind");
         let request = Request { query: text("query"), artist: text("artist"), kind: kind_text.as_deref().and_then(Kind::parse) };
         if kind_text.as_deref() == Some("radio") {
-            return self.play_radio(site, request.query.as_deref().unwrap_or_default(), out);
+            return match request.query.as_deref() {
+                Some(q) => self.play_radio(site, library, q, None, out).await,
+                None => Answer::no("Which station should I play?"),
+            };
         }
         if library.tracks.is_empty() {
             if let Some(q) = request.query.as_deref().filter(|_| self.http.is_some()) {
-                return self.play_radio(site, q, out);
+                return self.play_radio(site, library, q, Some(q), out).await;
             }
             return Answer::no(if self.library_found { "Your music library is empty." } else { "I can't find your music library." });
         }
@@ -297,23 +303,78 @@ impl Service {
             Found::Play { selection, tracks } => {
                 let shuffled = shuffle || selection == Selection::Everything;
                 let sentence = matching::announce(library, &selection, &tracks, shuffled);
-                let items = tracks.iter().map(|&i| Item::Track(Arc::new(library.tracks[i].clone()))).collect();
+                let items: Vec<Item> = tracks.iter().map(|&i| Item::Track(Arc::new(library.tracks[i].clone()))).collect();
                 let player = self.player(site);
                 let queue = Queue::new(items, shuffled, player.queue.repeat);
+                let single = queue.items.len() == 1;
+                let first_title = match queue.current() {
+                    Some(Item::Track(t)) => t.title.clone(),
+                    _ => String::new(),
+                };
                 player.play(library, queue, out);
-                Answer::ok(sentence)
+                // Opening a file takes milliseconds: a broken one is said now, not found out later.
+                match first_audio(player, library, FIRST_FILE_AUDIO, out).await {
+                    First::Failed(why) if single => {
+                        player.stop(out);
+                        Answer::no(format!("I can't play {first_title}: {why}."))
+                    }
+                    First::Failed(why) => {
+                        player.on_produced(library, Some(Produced::Failed(why)), out);
+                        Answer::ok(sentence)
+                    }
+                    First::Audio | First::Late => Answer::ok(sentence),
+                }
             }
             Found::Ambiguous { question } => Answer::no(question),
             Found::Nothing => match request.query.as_deref() {
-                Some(q) if self.http.is_some() => self.play_radio(site, q, out),
+                Some(q) if self.http.is_some() => self.play_radio(site, library, q, Some(q), out).await,
                 Some(q) => Answer::no(format!("I couldn't find {q} in your music.")),
                 None => Answer::no("I couldn't find that in your music."),
             },
         }
     }
 
-    fn play_radio(&mut self, _site: &str, query: &str, _out: &mut Outbox) -> Answer {
-        Answer::no(format!("I couldn't find {query} in your music."))
+    /// Internet radio by station name or genre. `not_owned`: the library had no match for this (the
+    /// answer then says so). Waits for the stream's first audio, so a dead station is said at once;
+    /// meanwhile other rooms' streams wait too (at most `radio_timeout_ms` twice).
+    async fn play_radio(&mut self, site: &str, library: &Library, query: &str, not_owned: Option<&str>, out: &mut Outbox) -> Answer {
+        let off_or_failed = |why: &str| match not_owned {
+            Some(q) => format!("I couldn't find {q} in your music, and {why}."),
+            None => format!("I can't play that: {why}."),
+        };
+        let Some(http) = self.http.clone() else { return Answer::no(off_or_failed("internet radio is off")) };
+        let query = query.trim();
+        // "jazz radio" is the genre jazz, but "Dead Radio" may be a station's name: the whole first.
+        let bare = query.trim_end_matches(" station").trim_end_matches(" radio");
+        let mut found = crate::radio::search(&http, &self.config.radio_directory_url, query).await;
+        if matches!(found, Ok(None)) && bare != query && !bare.is_empty() {
+            found = crate::radio::search(&http, &self.config.radio_directory_url, bare).await;
+        }
+        let station = match found {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                return Answer::no(match not_owned {
+                    Some(q) => format!("I couldn't find {q} in your music or on internet radio."),
+                    None => format!("I couldn't find an internet station called {query}."),
+                })
+            }
+            Err(e) => return Answer::no(off_or_failed(&e.to_string())),
+        };
+        let name = station.name.clone();
+        let player = self.player(site);
+        let queue = Queue::new(vec![Item::Station(station)], false, RepeatMode::Off);
+        player.play(library, queue, out);
+        match first_audio(player, library, http.timeout * 2, out).await {
+            First::Audio => Answer::ok(format!("Playing {name}, an internet station.")),
+            failed => {
+                let why = match failed {
+                    First::Failed(why) => why,
+                    _ => "the station sent nothing".into(),
+                };
+                player.stop(out);
+                Answer::no(format!("I can't play {name} right now: {why}."))
+            }
+        }
     }
 
     /// Takes the chunks each player's flow control allows from its producer.
@@ -355,6 +416,29 @@ impl Service {
         if let Err(error) = self.client.publish(site, msg).await {
             warn!(topic = M::SUFFIX, %error, "cannot publish");
         }
+    }
+}
+
+/// How a new stream began.
+enum First {
+    /// Its first chunk is on its way out.
+    Audio,
+    Failed(String),
+    /// Nothing yet.
+    Late,
+}
+
+/// Waits (at most `within`) for the producer's first message and passes a chunk on.
+async fn first_audio(player: &mut Player, library: &Library, within: Duration, out: &mut Outbox) -> First {
+    let Some(rx) = player.producer_rx() else { return First::Failed("nothing could be played".into()) };
+    match tokio::time::timeout(within, rx.recv()).await {
+        Ok(Some(Produced::Chunk(chunk))) => {
+            player.on_produced(library, Some(Produced::Chunk(chunk)), out);
+            First::Audio
+        }
+        Ok(Some(Produced::Failed(why))) => First::Failed(why),
+        Ok(None) => First::Failed("the decoder stopped".into()),
+        Err(_) => First::Late,
     }
 }
 

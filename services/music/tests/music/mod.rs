@@ -1,3 +1,4 @@
 mod index;
+mod radio;
 mod turn;
 mod util;
