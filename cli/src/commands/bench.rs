@@ -9,6 +9,7 @@ use super::sibling::{self, Passthrough};
 
 mod bus;
 mod e2e;
+mod music;
 
 #[derive(Subcommand)]
 pub enum BenchWhat {
@@ -41,6 +42,9 @@ pub enum BenchWhat {
     E2e(e2e::E2eBenchArgs),
     /// Local intent templates: matching cost per utterance over the eval set.
     Intents(super::intents::BenchArgs),
+    /// Music: library index time per 1000 files, decode CPU per hour of audio per format, and the
+    /// speaker mixer's CPU per second (files made with ffmpeg).
+    Music(music::MusicBenchArgs),
 }
 
 #[derive(Args)]
@@ -74,6 +78,7 @@ pub async fn run(file: &NodeFile, what: BenchWhat) -> anyhow::Result<ExitCode> {
         BenchWhat::Vision(p) => sibling::exec(file, "hearth-vision", &["bench"], p.args),
         BenchWhat::E2e(args) => e2e::run(file, args).await,
         BenchWhat::Intents(args) => super::intents::bench(args),
+        BenchWhat::Music(args) => music::run(args),
     }
 }
 
