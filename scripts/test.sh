@@ -18,7 +18,7 @@ sudo=""
 
 packages=(build-essential cmake clang libclang-dev pkg-config libasound2-dev espeak-ng libespeak-ng-dev
           python3 python3-venv sox mosquitto systemd
-          ffmpeg)
+          ffmpeg libopus-dev)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -1,4 +1,5 @@
-//! Decoding with `symphonia` (MP3, AAC/M4A, FLAC, Ogg Vorbis, WAV), downmixed to mono and resampled
+//! Decoding with `symphonia` (MP3, AAC/M4A, FLAC, Ogg Vorbis, WAV; Ogg Opus through libopus, which
+//! symphonia lacks), downmixed to mono and resampled
 //! to the speaker's rate with rubato's FFT resampler. The speaker is mono, so sending one channel
 //! halves what travels on the bus.
 //!
@@ -11,7 +12,7 @@ use std::path::Path;
 
 use rubato::{FftFixedIn, Resampler as _};
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{Decoder as CodecDecoder, DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::codecs::{Decoder as CodecDecoder, DecoderOptions, CODEC_TYPE_NULL, CODEC_TYPE_OPUS};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
@@ -27,10 +28,58 @@ const MAX_BAD_PACKETS: usize = 50;
 /// Input samples fed to rubato per call.
 const RESAMPLE_CHUNK: usize = 1024;
 
+/// The packet decoder: symphonia's, or libopus for Opus.
+enum Codec {
+    Symphonia(Box<dyn CodecDecoder>),
+    Opus(OpusCodec),
+}
+
+/// libopus at 48 kHz, with the stream's pre-skip (encoder delay) dropped from the start.
+struct OpusCodec {
+    decoder: opus::Decoder,
+    channels: usize,
+    pre_skip: usize,
+    /// Pre-skip still to drop, frames.
+    to_skip: usize,
+    buf: Vec<f32>,
+}
+
+/// Longest Opus packet: 120 ms at 48 kHz, frames.
+const OPUS_MAX_FRAMES: usize = 5760;
+
+impl OpusCodec {
+    fn new(channels: usize, pre_skip: usize) -> Result<OpusCodec, MusicError> {
+        let layout = if channels >= 2 { opus::Channels::Stereo } else { opus::Channels::Mono };
+        let decoder = opus::Decoder::new(48_000, layout).map_err(|e| {
+            debug!(error = %e, "libopus");
+            MusicError::Decode("its audio format is not supported".into())
+        })?;
+        let channels = channels.clamp(1, 2);
+        Ok(OpusCodec { decoder, channels, pre_skip, to_skip: pre_skip, buf: vec![0.0; OPUS_MAX_FRAMES * channels] })
+    }
+
+    /// One packet to mono samples at 48 kHz; `None` for a corrupt packet.
+    fn decode(&mut self, packet: &[u8]) -> Option<Vec<f32>> {
+        let frames = self.decoder.decode_float(packet, &mut self.buf, false).ok()?;
+        let mono: Vec<f32> = self.buf[..frames * self.channels]
+            .chunks_exact(self.channels)
+            .map(|f| f.iter().sum::<f32>() / self.channels as f32)
+            .collect();
+        let skip = self.to_skip.min(mono.len());
+        self.to_skip -= skip;
+        Some(mono[skip..].to_vec())
+    }
+
+    fn reset(&mut self) {
+        let _ = self.decoder.reset_state();
+        self.to_skip = self.pre_skip;
+    }
+}
+
 /// One open file or stream, producing mono f32 at `out_rate_hz`.
 pub struct Decoder {
     format: Box<dyn FormatReader>,
-    codec: Box<dyn CodecDecoder>,
+    codec: Codec,
     track_id: u32,
     in_rate_hz: u32,
     resampler: Mono,
@@ -67,12 +116,15 @@ impl Decoder {
             .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
             .ok_or_else(|| MusicError::Decode("it has no sound in it".into()))?;
         let track_id = track.id;
-        let codec = symphonia::default::get_codecs()
-            .make(&track.codec_params, &DecoderOptions::default())
-            .map_err(|e| {
+        let codec = if track.codec_params.codec == CODEC_TYPE_OPUS {
+            let channels = track.codec_params.channels.map_or(2, |c| c.count());
+            Codec::Opus(OpusCodec::new(channels, track.codec_params.delay.unwrap_or(0) as usize)?)
+        } else {
+            Codec::Symphonia(symphonia::default::get_codecs().make(&track.codec_params, &DecoderOptions::default()).map_err(|e| {
                 debug!(error = %e, "no decoder");
                 MusicError::Decode("its audio format is not supported".into())
-            })?;
+            })?)
+        };
         // Some streams (ADTS AAC, MP3 over HTTP) only say their rate in the first packet.
         let in_rate_hz = track.codec_params.sample_rate.unwrap_or(0);
         Ok(Decoder {
@@ -101,7 +153,7 @@ impl Decoder {
                     return Ok((!tail.is_empty()).then_some(tail));
                 }
                 Err(SymError::ResetRequired) => {
-                    self.codec.reset();
+                    self.reset_codec();
                     continue;
                 }
                 Err(e) => {
@@ -112,7 +164,30 @@ impl Decoder {
             if packet.track_id() != self.track_id {
                 continue;
             }
-            let decoded = match self.codec.decode(&packet) {
+            let codec = match &mut self.codec {
+                Codec::Symphonia(c) => c,
+                Codec::Opus(o) => {
+                    let Some(mono) = o.decode(&packet.data) else {
+                        self.bad_packets += 1;
+                        self.bad_in_a_row += 1;
+                        if self.bad_in_a_row >= MAX_BAD_PACKETS {
+                            return Err(MusicError::Decode("it is damaged".into()));
+                        }
+                        continue;
+                    };
+                    self.bad_in_a_row = 0;
+                    if self.in_rate_hz != 48_000 {
+                        self.in_rate_hz = 48_000;
+                        self.resampler = Mono::new(48_000, self.resampler.out_rate_hz)?;
+                    }
+                    let out = self.resampler.push(&mono)?;
+                    if !out.is_empty() {
+                        return Ok(Some(out));
+                    }
+                    continue;
+                }
+            };
+            let decoded = match codec.decode(&packet) {
                 Ok(d) => d,
                 Err(SymError::DecodeError(why)) => {
                     self.bad_packets += 1;
@@ -149,13 +224,20 @@ impl Decoder {
         }
     }
 
+    fn reset_codec(&mut self) {
+        match &mut self.codec {
+            Codec::Symphonia(c) => c.reset(),
+            Codec::Opus(o) => o.reset(),
+        }
+    }
+
     /// Jumps to `position_ms` from the start (files only; streams say they cannot).
     pub fn seek(&mut self, position_ms: u64) -> Result<(), MusicError> {
         let time = Time::new(position_ms / 1000, (position_ms % 1000) as f64 / 1000.0);
         self.format
             .seek(SeekMode::Accurate, SeekTo::Time { time, track_id: Some(self.track_id) })
             .map_err(|e| MusicError::Decode(format!("cannot seek ({e})")))?;
-        self.codec.reset();
+        self.reset_codec();
         self.resampler = Mono::new(self.in_rate_hz.max(1), self.resampler.out_rate_hz)?;
         self.ended = false;
         Ok(())

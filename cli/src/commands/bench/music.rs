@@ -39,6 +39,7 @@ const FORMATS: &[(&str, &[&str])] = &[
     ("ogg", &["-c:a", "libvorbis", "-q:a", "5"]),
     ("m4a", &["-c:a", "aac", "-b:a", "192k"]),
     ("wav", &["-c:a", "pcm_s16le"]),
+    ("opus", &["-c:a", "libopus", "-b:a", "128k"]),
 ];
 
 pub fn run(args: MusicBenchArgs) -> anyhow::Result<ExitCode> {
@@ -102,7 +103,8 @@ pub fn run(args: MusicBenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One tagged tone per format, `seconds` long, 44.1 kHz stereo (so every decode resamples and downmixes).
+/// One tagged tone per format, `seconds` long, 44.1 kHz stereo (so every decode resamples and
+/// downmixes; Opus is always 48 kHz inside).
 fn make_samples(dir: &Path, seconds: f32) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut out = Vec::new();
@@ -111,7 +113,7 @@ fn make_samples(dir: &Path, seconds: f32) -> anyhow::Result<Vec<PathBuf>> {
         if !path.exists() {
             let status = Command::new("ffmpeg")
                 .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
-                .arg(format!("sine=frequency={}:sample_rate=44100:duration={seconds}", 300 + 100 * i))
+                .arg(format!("sine=frequency={}:sample_rate={}:duration={seconds}", 300 + 100 * i, if *ext == "opus" { 48_000 } else { 44_100 }))
                 .args(["-ac", "2"])
                 .args(*codec)
                 .args(["-metadata", "title=Bench Tone", "-metadata", "artist=Hearth", "-metadata", "album=Bench", "-metadata", "genre=Test"])
