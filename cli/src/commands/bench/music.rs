@@ -30,6 +30,11 @@ pub struct MusicBenchArgs {
     /// Keep the generated files here instead of a temporary folder.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Also measure the wake word's hit rate on "hey jarvis" (espeak-ng, several voices and speeds)
+    /// mixed with music at the unducked and the ducked level (needs the openWakeWord models and ONNX
+    /// Runtime, as `hearth bench wake` does).
+    #[arg(long)]
+    pub wake: bool,
 }
 
 /// (extension, ffmpeg codec arguments).
@@ -100,7 +105,65 @@ pub fn run(args: MusicBenchArgs) -> anyhow::Result<ExitCode> {
         let ms = mix_cost(args.rate, chunk_rate, 60.0);
         println!("  {label:<30} {ms:>6.2} ms per second");
     }
+    if args.wake {
+        wake_under_music()?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Hit rate of hey_jarvis (score at least 0.5) on espeak-ng speech alone, and under music at the mic
+/// as loud as the speech (music playing normally: 0 dB speech-to-music) and 20 dB quieter (ducked by
+/// the default -20 dB). The music is synthetic (arpeggiated chords over a bass line).
+fn wake_under_music() -> anyhow::Result<()> {
+    use hearth_wake::testkit;
+    const FIRE: f32 = 0.5;
+    let (Some(dir), Some(lib)) = (testkit::real_oww_dir(), testkit::onnxruntime()) else {
+        bail!("the wake word part needs the openWakeWord models and ONNX Runtime (see `hearth bench wake`)");
+    };
+    let mut detector = testkit::detector_for(&dir, &lib);
+    let chords: [&[f64]; 4] = [&[261.6, 329.6, 392.0, 523.3], &[220.0, 261.6, 329.6, 440.0], &[174.6, 220.0, 261.6, 349.2], &[196.0, 246.9, 293.7, 392.0]];
+    let mut music: Vec<i16> = Vec::new();
+    for _ in 0..4 {
+        for chord in chords.iter() {
+            let arp = testkit::arpeggio(chord, 150, -12.0);
+            let bass = testkit::tone(chord[0] / 2.0, arp.len() as f64 / 16_000.0, -18.0);
+            music.extend(arp.iter().zip(&bass).map(|(a, b)| a.saturating_add(*b)));
+        }
+    }
+    let mut clips = Vec::new();
+    for voice in ["en-us", "en-gb", "en-us+f2", "en-us+m3", "en-gb+f4"] {
+        for wpm in [130, 150, 170, 190] {
+            if let Some(speech) = testkit::espeak("hey jarvis", voice, wpm) {
+                clips.push(speech);
+            }
+        }
+    }
+    if clips.is_empty() {
+        bail!("espeak-ng is needed for the wake word part");
+    }
+    let jarvis = |detector: &mut hearth_wake::WakeDetector, audio: &[i16]| {
+        testkit::max_scores(detector, audio).into_iter().find(|(w, _)| w.starts_with("hey_jarvis")).map_or(0.0, |(_, s)| s)
+    };
+    println!();
+    println!("wake word under music: hey_jarvis on {} espeak-ng clips (5 voices x 4 speeds), fires at {FIRE}", clips.len());
+    for (label, snr) in [("speech alone", None), ("music unducked (0 dB SNR)", Some(0.0)), ("music ducked -20 dB (20 dB SNR)", Some(20.0))] {
+        let mut hits = 0;
+        let mut scores = Vec::new();
+        for clip in &clips {
+            let audio = match snr {
+                Some(db) => testkit::mix_at_snr(clip, &music, db),
+                None => clip.clone(),
+            };
+            let s = jarvis(&mut detector, &audio);
+            scores.push(s);
+            hits += usize::from(s >= FIRE);
+        }
+        scores.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        println!("  {label:<32} {hits:>2}/{} hit ({:>5.1} %), median score {:.2}", clips.len(), 100.0 * hits as f64 / clips.len() as f64, scores[scores.len() / 2]);
+    }
+    let alone = jarvis(&mut detector, &music);
+    println!("  music alone ({:.0} s): highest hey_jarvis score {alone:.3}", music.len() as f64 / 16_000.0);
+    Ok(())
 }
 
 /// One tagged tone per format, `seconds` long, 44.1 kHz stereo (so every decode resamples and
