@@ -212,7 +212,8 @@ impl MusicMixer {
                 break;
             }
             let faded = self.fade.pop_front();
-            if sample.is_none() && faded.is_none() && !(pad && !self.streams.is_empty()) {
+            // Padding (silent music while a stream waits for its next chunk) only while a stream is held.
+            if sample.is_none() && faded.is_none() && (!pad || self.streams.is_empty()) {
                 break;
             }
             // Ramps run only while something plays, so a stream starts at the level of the moment.

@@ -28,7 +28,7 @@ pub fn words_of(s: &str) -> Vec<String> {
             continue;
         }
         let n: u64 = digits.parse().unwrap_or(0);
-        out.extend(words::number(n).split(|c: char| c == ' ' || c == '-').filter(|p| !p.is_empty()).map(str::to_string));
+        out.extend(words::number(n).split([' ', '-']).filter(|p| !p.is_empty()).map(str::to_string));
         // "2nd", "80s": keep the letters after the number as a word of their own.
         let rest = &w[digits.len()..];
         if !rest.is_empty() {

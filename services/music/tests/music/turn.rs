@@ -228,9 +228,9 @@ async fn play_pause_resume_and_duck_on_one_speaker() {
     // Ducking: music under the voice against music alone, windows well inside each stretch.
     let mut under = Vec::new();
     let mut alone = Vec::new();
-    for i in 3..windows.len().saturating_sub(3) {
-        let around = |v: bool| (i - 3..=i + 3).all(|j| speech[j] == v);
-        let m = music_db(windows[i]);
+    for (i, window) in windows.iter().enumerate().take(windows.len().saturating_sub(3)).skip(3) {
+        let around = |v: bool| speech[i - 3..=i + 3].iter().all(|&s| s == v);
+        let m = music_db(window);
         if m < -60.0 {
             continue;
         }
