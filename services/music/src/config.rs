@@ -32,7 +32,8 @@ pub struct MusicConfig {
     pub radio: bool,
     /// Base URL of a radio-browser API server (keyless, public; any mirror, or a local one).
     pub radio_directory_url: String,
-    /// Time limit of one directory lookup and of connecting to a station, milliseconds.
+    /// Time limit of one directory lookup, of connecting to a station, and the longest silence of a
+    /// playing station, milliseconds. A whole radio request answers within 8 s whatever this is.
     pub radio_timeout_ms: u64,
     /// Where the index lives: the node's `data_dir`. Set by [`MusicConfig::from_node`].
     #[serde(skip)]
@@ -49,7 +50,7 @@ impl Default for MusicConfig {
             default_rate_hz: 48_000,
             radio: true,
             radio_directory_url: "https://all.api.radio-browser.info".into(),
-            radio_timeout_ms: 8000,
+            radio_timeout_ms: 4000,
             data_dir: None,
         }
     }

@@ -26,6 +26,8 @@ use crate::{MusicConfig, MusicError};
 
 /// How often producers are polled for chunks.
 const PUMP_EVERY: Duration = Duration::from_millis(20);
+/// Longest a radio request takes to answer: under the brain's default tool timeout (10 s).
+const RADIO_ANSWER_WITHIN: Duration = Duration::from_secs(8);
 /// How long a play request waits for a file's first audio before answering anyway.
 const FIRST_FILE_AUDIO: Duration = Duration::from_secs(2);
 
@@ -336,7 +338,7 @@ impl Service {
 
     /// Internet radio by station name or genre. `not_owned`: the library had no match for this (the
     /// answer then says so). Waits for the stream's first audio, so a dead station is said at once;
-    /// meanwhile other rooms' streams wait too (at most `radio_timeout_ms` twice).
+    /// meanwhile other rooms' streams wait too (at most [`RADIO_ANSWER_WITHIN`]).
     async fn play_radio(&mut self, site: &str, library: &Library, query: &str, not_owned: Option<&str>, out: &mut Outbox) -> Answer {
         let off_or_failed = |why: &str| match not_owned {
             Some(q) => format!("I couldn't find {q} in your music, and {why}."),
@@ -346,10 +348,17 @@ impl Service {
         let query = query.trim();
         // "jazz radio" is the genre jazz, but "Dead Radio" may be a station's name: the whole first.
         let bare = query.trim_end_matches(" station").trim_end_matches(" radio");
-        let mut found = crate::radio::search(&http, &self.config.radio_directory_url, query).await;
-        if matches!(found, Ok(None)) && bare != query && !bare.is_empty() {
-            found = crate::radio::search(&http, &self.config.radio_directory_url, bare).await;
-        }
+        // The whole answer fits in the brain's wait for a tool (10 s by default).
+        let deadline = tokio::time::Instant::now() + RADIO_ANSWER_WITHIN;
+        let directory = self.config.radio_directory_url.clone();
+        let search = async {
+            let found = crate::radio::search(&http, &directory, query).await;
+            if matches!(found, Ok(None)) && bare != query && !bare.is_empty() {
+                return crate::radio::search(&http, &directory, bare).await;
+            }
+            found
+        };
+        let found = tokio::time::timeout_at(deadline, search).await.unwrap_or(Err(crate::radio::RadioError::DirectoryUnreachable));
         let station = match found {
             Ok(Some(s)) => s,
             Ok(None) => {
@@ -364,7 +373,8 @@ impl Service {
         let player = self.player(site);
         let queue = Queue::new(vec![Item::Station(station)], false, RepeatMode::Off);
         player.play(library, queue, out);
-        match first_audio(player, library, http.timeout * 2, out).await {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_millis(500));
+        match first_audio(player, library, left, out).await {
             First::Audio => Answer::ok(format!("Playing {name}, an internet station.")),
             failed => {
                 let why = match failed {
