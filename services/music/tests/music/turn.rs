@@ -12,7 +12,7 @@ use hearth_audio::AudioConfig;
 use hearth_brain::BrainConfig;
 use hearth_bus::asr::{Transcript, TranscriptSource};
 use hearth_bus::audio::{samples_to_pcm, PlayChunk};
-use hearth_bus::music::{MusicState, PlaybackState};
+use hearth_bus::music::{MusicAction, MusicControl, MusicState, PlaybackState};
 use hearth_bus::service::{status_topic, ServiceState, ServiceStatus};
 use hearth_bus::tool::ToolResult;
 use hearth_bus::tts::Say;
@@ -204,6 +204,13 @@ async fn play_pause_resume_and_duck_on_one_speaker() {
     let r = say(&client, &mut inbox, "what song is this", 5).await;
     assert!(r.sentence.starts_with("This is ") && r.sentence.contains("by Nina Simone"), "{}", r.sentence);
     tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // Automations: the same controls on the bus, nothing said.
+    client.publish(SITE, &MusicControl { action: MusicAction::Toggle, query: None }).await.unwrap();
+    state_where(&mut inbox, |s| s.state == PlaybackState::Paused).await;
+    client.publish(SITE, &MusicControl { action: MusicAction::Toggle, query: None }).await.unwrap();
+    state_where(&mut inbox, |s| s.state == PlaybackState::Playing).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
 
     // "Stop" (the brain's own stop): the music stops too.
     client.publish(SITE, &Transcript { session_id: "s6".into(), text: "stop".into(), source: TranscriptSource::Typed, audio_ms: 0, processing_ms: 0 }).await.unwrap();
