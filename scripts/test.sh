@@ -17,7 +17,8 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
 packages=(build-essential cmake clang libclang-dev pkg-config libasound2-dev espeak-ng libespeak-ng-dev
-          python3 python3-venv sox mosquitto systemd)
+          python3 python3-venv sox mosquitto systemd
+          ffmpeg libopus-dev)
 # The web satellite's page is tested in a real headless browser (integration-tests/tests/web_browser.rs).
 packages+=(chromium)
 missing=()

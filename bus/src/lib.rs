@@ -14,6 +14,7 @@
 //! - One module per domain with its messages: [`audio`], [`wake`], [`listen`], [`asr`], [`brain`],
 //!   [`llm`], [`tool`], [`tts`], [`timer`], [`service`], [`ha`], [`vision`] (camera and `look`),
 //!   [`message`] (messages and calls handed off to whoever holds the keys).
+//!   [`music`] (the music stream to a room's speaker, its flow control and the player's state).
 
 pub mod asr;
 pub mod audio;
@@ -26,6 +27,7 @@ pub mod ids;
 pub mod listen;
 pub mod llm;
 pub mod message;
+pub mod music;
 pub mod service;
 pub mod shutdown;
 pub mod timer;

@@ -29,7 +29,7 @@ enum Command {
     Satellite(commands::satellite::SatelliteArgs),
     /// Run one service in the foreground (what `hearth up` and the systemd units start).
     Service {
-        /// One of: audio, wake, listen, brain, timers, tools, tts, ha, web; or arbiter (the wake word arbiter,
+        /// One of: audio, wake, listen, brain, timers, tools, tts, ha, web, music; or arbiter (the wake word arbiter,
         /// which `hearth broker` and `hearth up` run beside the embedded broker; alone only beside
         /// another broker such as mosquitto).
         name: String,

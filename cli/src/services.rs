@@ -10,7 +10,7 @@ use hearth_node::{serve, NodeFile};
 use serde::{Deserialize, Serialize};
 
 /// Services `hearth service NAME` runs in this binary.
-pub const BUILT_IN: &[&str] = &["audio", "wake", "listen", "brain", "timers", "tools", "tts", "ha", "web"];
+pub const BUILT_IN: &[&str] = &["audio", "wake", "listen", "brain", "timers", "tools", "tts", "ha", "web", "music"];
 
 
 /// Services with their own binary, and the binary's name.
@@ -167,6 +167,10 @@ pub async fn run(file: &NodeFile, name: &str) -> anyhow::Result<ExitCode> {
         "ha" => {
             let config: hearth_ha::HaConfig = file.section("ha")?;
             serve(file, "ha", |bus, shutdown| hearth_ha::run(config, bus, shutdown)).await?;
+        }
+        "music" => {
+            let config = hearth_music::MusicConfig::from_node(file)?;
+            serve(file, "music", |bus, shutdown| hearth_music::run(config, bus, shutdown)).await?;
         }
         other => {
             if let Some((_, binary)) = EXTERNAL.iter().find(|(n, _)| *n == other) {

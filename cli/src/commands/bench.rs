@@ -10,6 +10,7 @@ use super::sibling::{self, Passthrough};
 mod bus;
 mod e2e;
 mod soak;
+mod music;
 
 #[derive(Subcommand)]
 pub enum BenchWhat {
@@ -45,6 +46,9 @@ pub enum BenchWhat {
     Soak(soak::SoakBenchArgs),
     /// Local intent templates: matching cost per utterance over the eval set.
     Intents(super::intents::BenchArgs),
+    /// Music: library index time per 1000 files, decode CPU per hour of audio per format, and the
+    /// speaker mixer's CPU per second (files made with ffmpeg).
+    Music(music::MusicBenchArgs),
 }
 
 #[derive(Args)]
@@ -79,6 +83,7 @@ pub async fn run(file: &NodeFile, what: BenchWhat) -> anyhow::Result<ExitCode> {
         BenchWhat::E2e(args) => e2e::run(file, args).await,
         BenchWhat::Soak(args) => soak::run(file, args).await,
         BenchWhat::Intents(args) => super::intents::bench(args),
+        BenchWhat::Music(args) => music::run(args),
     }
 }
 

@@ -9,6 +9,7 @@
 //! volume_percent = 70         # until someone sets the volume; then the stored value wins
 //! input_pacing = "realtime"   # file input: "realtime" or "fast"
 //! after_input_file = "silence"  # "silence" (keep sending silence) or "stop"
+//! music_duck_db = -20         # music under the assistant's voice and while it listens
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -74,6 +75,20 @@ pub struct AudioConfig {
     pub chunk_timeout_ms: u64,
     /// Most audio queued for playback, seconds; chunks beyond it are dropped with a warning.
     pub max_queued_s: u32,
+    /// Music level while the assistant listens or speaks, dB below its own level (negative).
+    pub music_duck_db: f32,
+    /// Time music takes to duck down, milliseconds.
+    pub music_duck_ramp_ms: u32,
+    /// Time music takes to come back up after the reply, milliseconds.
+    pub music_restore_ramp_ms: u32,
+    /// Music a stream must have before it starts, milliseconds.
+    pub music_prebuffer_ms: u32,
+    /// A music stream that has received nothing for this long while it has nothing to play is
+    /// dropped (its sender is gone), milliseconds.
+    pub music_stall_ms: u64,
+    /// After a wake word, music stays ducked this long at most unless the listener or the brain
+    /// says the turn goes on, milliseconds (the brain and the listener end it sooner).
+    pub wake_duck_hold_ms: u64,
     /// Where the stored volume and microphone mute live: the node's `data_dir`. Set by
     /// [`AudioConfig::from_node`]; `None` keeps them in memory only.
     #[serde(skip)]
@@ -95,6 +110,12 @@ impl Default for AudioConfig {
             file_sample_rate_hz: 22_050,
             chunk_timeout_ms: 5_000,
             max_queued_s: 300,
+            music_duck_db: -20.0,
+            music_duck_ramp_ms: 60,
+            music_restore_ramp_ms: 400,
+            music_prebuffer_ms: 200,
+            music_stall_ms: 5_000,
+            wake_duck_hold_ms: 8_000,
             data_dir: None,
         }
     }
@@ -144,6 +165,18 @@ impl AudioConfig {
         if self.max_queued_s == 0 {
             return Err(("max_queued_s", "must be at least 1".into()));
         }
+        if !(-60.0..=0.0).contains(&self.music_duck_db) {
+            return Err(("music_duck_db", format!("is {}, must be -60 to 0 (dB)", self.music_duck_db)));
+        }
+        if self.music_duck_ramp_ms < 5 || self.music_restore_ramp_ms < 5 {
+            return Err(("music_duck_ramp_ms", "ramps must be at least 5 ms, or music clicks".into()));
+        }
+        if self.music_prebuffer_ms > 5_000 {
+            return Err(("music_prebuffer_ms", "must be at most 5000".into()));
+        }
+        if self.music_stall_ms < 500 {
+            return Err(("music_stall_ms", "must be at least 500".into()));
+        }
         Ok(())
     }
 
@@ -162,6 +195,18 @@ impl AudioConfig {
             Endpoint::File(p) => OutputKind::File(p),
             Endpoint::Stdin | Endpoint::None => OutputKind::None,
         })
+    }
+
+    /// How the music mixer ducks and buffers.
+    pub fn mixer_settings(&self) -> crate::music::MixerSettings {
+        crate::music::MixerSettings {
+            duck_db: self.music_duck_db,
+            duck_ramp_ms: self.music_duck_ramp_ms,
+            restore_ramp_ms: self.music_restore_ramp_ms,
+            prebuffer_ms: self.music_prebuffer_ms,
+            max_buffer_s: 30,
+            stall_timeout: std::time::Duration::from_millis(self.music_stall_ms),
+        }
     }
 
     /// Where the stored volume and microphone mute are kept.

@@ -4,13 +4,16 @@
 //! converted to 16 kHz mono s16 with a real resampler and published as 20 ms [`AudioFrame`]s on
 //! `hearth/<site>/audio/frame`. [`PlayChunk`]s on `audio/play` are queued per utterance, resampled
 //! to the speaker's rate and played one utterance after another; each gets a [`Played`] event.
-//! Chimes, volume, stop, mic mute and ducking complete the controls. A missing sound card leaves
-//! the service up with status `unavailable` and a message naming what to set.
+//! Chimes, volume, stop, mic mute and ducking complete the controls. Music streams
+//! (`music/chunk`) are mixed under speech and ducked while a wake word was heard, while the
+//! assistant listens, thinks or speaks, and while speech or a chime plays. A missing sound card
+//! leaves the service up with status `unavailable` and a message naming what to set.
 //!
 //! # Layout
 //! - [`config`]: the `[audio]` table.
 //! - [`resample`]: streaming resampler and the microphone framer (engines).
-//! - [`playback`]: the playback queue and mixer (engine).
+//! - [`playback`]: the playback queue of speech and chimes (engine).
+//! - [`music`]: the music mixer: streams under speech, ducking, flow-control feedback (engine).
 //! - [`wav`]: WAV file source and the growing WAV sink.
 //! - [`chime`]: the chimes, generated in code.
 //! - [`device`]: sound cards through cpal, and the missing-device message.
@@ -21,6 +24,7 @@ pub mod chime;
 pub mod config;
 pub mod device;
 pub mod mic;
+pub mod music;
 pub mod playback;
 pub mod resample;
 pub mod speaker;
@@ -28,12 +32,17 @@ pub mod state;
 pub mod wav;
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use hearth_bus::audio::{
     AudioFrame, Chime, Duck, MicState, PlayChunk, SetMicMuted, SetVolume, StopPlayback, Volume,
     MIC_SAMPLE_RATE_HZ,
 };
+use hearth_bus::brain::{AssistantState, StateChanged};
+use hearth_bus::listen::{ListeningEnded, ListeningStarted};
+use hearth_bus::music::{MusicChunk, MusicFlush, MusicSink};
 use hearth_bus::service::ServiceState;
+use hearth_bus::wake::WakeDetected;
 use hearth_bus::{Bus, BusClient, BusError, Envelope, Message, Shutdown};
 use thiserror::Error;
 use tokio::sync::mpsc;
@@ -94,6 +103,13 @@ pub async fn run(config: AudioConfig, bus: Bus, shutdown: Shutdown) -> Result<()
     client.subscribe_site::<StopPlayback>(&site).await?;
     client.subscribe_site::<SetVolume>(&site).await?;
     client.subscribe_site::<SetMicMuted>(&site).await?;
+    client.subscribe_site::<MusicChunk>(&site).await?;
+    client.subscribe_site::<MusicFlush>(&site).await?;
+    // What ducks music besides the speaker's own speech: the turn's events.
+    client.subscribe_site::<WakeDetected>(&site).await?;
+    client.subscribe_site::<ListeningStarted>(&site).await?;
+    client.subscribe_site::<ListeningEnded>(&site).await?;
+    client.subscribe_site::<StateChanged>(&site).await?;
 
     // The stored state is in force, and published (retained), before the microphone opens: a
     // muted microphone never sends a frame after a restart, and Home Assistant never sees it live.
@@ -113,12 +129,18 @@ pub async fn run(config: AudioConfig, bus: Bus, shutdown: Shutdown) -> Result<()
     info!(input = %config.input, output = %config.output, volume, muted, "audio ready");
 
     let mut service = Service { client: client.clone(), site, speaker, state_path, stored, volume, seq: 0 };
+    let mut ducking = Ducking::new(Duration::from_millis(config.wake_duck_hold_ms));
     loop {
+        let wake_hold = ducking.wake_until;
         tokio::select! {
             _ = shutdown.wait() => break,
+            _ = sleep_until(wake_hold) => ducking.update(&service.speaker, Instant::now()),
             envelope = inbox.recv() => {
                 let Some(envelope) = envelope else { break };
-                service.on_envelope(&envelope, &mut muted).await;
+                if !ducking.on_envelope(&envelope, Instant::now()) {
+                    service.on_envelope(&envelope, &mut muted).await;
+                }
+                ducking.update(&service.speaker, Instant::now());
             }
             Some(event) = mic_rx.recv() => match event {
                 MicEvent::Frame(frame) if !muted => service.publish_frame(frame).await,
@@ -129,6 +151,8 @@ pub async fn run(config: AudioConfig, bus: Bus, shutdown: Shutdown) -> Result<()
             Some(event) = speaker_rx.recv() => match event {
                 SpeakerEvent::Player(PlayerEvent::Finished(played)) => service.publish(&played).await,
                 SpeakerEvent::Player(PlayerEvent::Duck(active)) => service.publish(&Duck { active }).await,
+                SpeakerEvent::Music(feedback) => service.publish(&feedback).await,
+                SpeakerEvent::SinkRate(sample_rate_hz) => service.publish(&MusicSink { sample_rate_hz }).await,
                 SpeakerEvent::Ready(what) => health.set_speaker(Side::Ready(what), &client).await,
                 SpeakerEvent::Unavailable(why) => health.set_speaker(Side::Unavailable(why), &client).await,
             },
@@ -164,6 +188,11 @@ impl Service {
     async fn on_envelope(&mut self, envelope: &Envelope, muted: &mut bool) {
         if let Some(chunk) = envelope.decode::<PlayChunk>() {
             self.speaker.send(SpeakerCommand::Chunk(chunk));
+        } else if let Some(chunk) = envelope.decode::<MusicChunk>() {
+            self.speaker.send(SpeakerCommand::Music(chunk));
+        } else if let Some(flush) = envelope.decode::<MusicFlush>() {
+            info!(reason = %flush.reason, "music flushed");
+            self.speaker.send(SpeakerCommand::MusicFlush);
         } else if let Some(c) = envelope.decode::<Chime>() {
             self.speaker.send(SpeakerCommand::Chime { kind: c.chime, session_id: c.session_id });
         } else if let Some(stop) = envelope.decode::<StopPlayback>() {
@@ -203,6 +232,63 @@ impl Service {
     async fn publish<M: Message>(&self, msg: &M) {
         if let Err(error) = self.client.publish(&self.site, msg).await {
             warn!(topic = M::SUFFIX, %error, "cannot publish");
+        }
+    }
+}
+
+/// Sleeps until `at`, or for ever.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Whether the turn's events duck music: from a wake word (for `hold` at most, unless the listener
+/// or the brain take over), while the listener captures, and while the brain listens, thinks or
+/// speaks. Speech and chimes duck it in the speaker thread itself.
+struct Ducking {
+    hold: Duration,
+    wake_until: Option<Instant>,
+    listening: bool,
+    brain_busy: bool,
+    sent: bool,
+}
+
+impl Ducking {
+    fn new(hold: Duration) -> Ducking {
+        Ducking { hold, wake_until: None, listening: false, brain_busy: false, sent: false }
+    }
+
+    /// Takes the turn's events; true when `envelope` was one of them.
+    fn on_envelope(&mut self, envelope: &Envelope, now: Instant) -> bool {
+        if envelope.decode::<WakeDetected>().is_some() {
+            self.wake_until = Some(now + self.hold);
+        } else if envelope.decode::<ListeningStarted>().is_some() {
+            self.listening = true;
+        } else if envelope.decode::<ListeningEnded>().is_some() {
+            // The capture is over; the brain's state covers thinking and speaking.
+            self.listening = false;
+            self.wake_until = None;
+        } else if let Some(state) = envelope.decode::<StateChanged>() {
+            self.brain_busy = matches!(state.state, AssistantState::Listening | AssistantState::Thinking | AssistantState::Speaking);
+            if state.state == AssistantState::Idle {
+                self.wake_until = None;
+            }
+        } else {
+            return false;
+        }
+        true
+    }
+
+    fn update(&mut self, speaker: &Speaker, now: Instant) {
+        if self.wake_until.is_some_and(|t| now >= t) {
+            self.wake_until = None;
+        }
+        let wanted = self.listening || self.brain_busy || self.wake_until.is_some();
+        if wanted != self.sent {
+            self.sent = wanted;
+            speaker.send(SpeakerCommand::Duck(wanted));
         }
     }
 }

@@ -14,11 +14,13 @@ use std::time::{Duration, Instant};
 
 use hearth_bus::audio::{ChimeKind, PlayChunk, Played};
 use hearth_bus::ids::new_id;
+use hearth_bus::music::{MusicChunk, MusicFeedback};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::config::{AudioConfig, OutputKind, Pacing};
 use crate::device::{self, missing_device_message, Direction};
+use crate::music::MusicMixer;
 use crate::playback::{Player, PlayerEvent};
 use crate::wav::WavSink;
 use crate::{chime, AudioError};
@@ -29,6 +31,8 @@ const RING_MS: u32 = 80;
 const RETRY: Duration = Duration::from_secs(5);
 /// Commands handled per loop turn at most, so that playback is never starved by a flood.
 const COMMANDS_PER_TURN: usize = 256;
+/// How often the progress of music streams is reported (the music service's flow control).
+const MUSIC_FEEDBACK_EVERY: Duration = Duration::from_millis(250);
 
 /// What the service asks of the speaker.
 #[derive(Debug)]
@@ -37,6 +41,12 @@ pub enum SpeakerCommand {
     Chime { kind: ChimeKind, session_id: Option<String> },
     Stop,
     Volume(u8),
+    Music(MusicChunk),
+    /// Fade out and drop the queued music.
+    MusicFlush,
+    /// Duck music for a reason outside the speaker (wake word, listening, the brain's turn);
+    /// speech and chimes playing duck it as well.
+    Duck(bool),
 }
 
 /// What the speaker thread tells the service.
@@ -45,6 +55,10 @@ pub enum SpeakerEvent {
     Player(PlayerEvent),
     Ready(String),
     Unavailable(String),
+    /// The sink is open at this rate, Hertz (the music service sends at it).
+    SinkRate(u32),
+    /// Progress of a music stream.
+    Music(MusicFeedback),
 }
 
 /// A running speaker thread.
@@ -59,7 +73,7 @@ impl Speaker {
         let kind = config.output_kind().map_err(|why| AudioError::Config { key: "audio.output", why })?;
         let (commands, rx) = std_mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
-        let runner = Runner { rx, events, stop: stop.clone(), config: config.clone(), volume };
+        let runner = Runner { rx, events, stop: stop.clone(), config: config.clone(), volume, duck: false, last_feedback: Instant::now() };
         let thread = std::thread::Builder::new()
             .name("hearth-speaker".into())
             .spawn(move || runner.run(kind))
@@ -85,6 +99,9 @@ struct Runner {
     stop: Arc<AtomicBool>,
     config: AudioConfig,
     volume: u8,
+    /// Music ducked for a reason outside the speaker.
+    duck: bool,
+    last_feedback: Instant,
 }
 
 fn chime_name(kind: ChimeKind) -> &'static str {
@@ -153,8 +170,27 @@ impl Runner {
     }
 
     /// Applies one command; true when it was a stop (the caller flushes its sink).
-    fn apply(&mut self, player: &mut Player, command: SpeakerCommand, events: &mut Vec<PlayerEvent>) -> bool {
+    fn apply(&mut self, player: &mut Player, mixer: &mut MusicMixer, command: SpeakerCommand, events: &mut Vec<PlayerEvent>) -> bool {
         match command {
+            SpeakerCommand::Music(chunk) => {
+                let (id, seq) = (chunk.stream_id.clone(), chunk.seq);
+                match mixer.push_chunk(chunk, Instant::now()) {
+                    Ok(()) => {}
+                    Err(e @ (AudioError::StaleChunk { .. } | AudioError::DuplicateChunk { .. })) => debug!(stream_id = %id, seq, "{e}"),
+                    Err(e) => warn!(stream_id = %id, seq, error = %e, "bad music chunk"),
+                }
+                false
+            }
+            SpeakerCommand::MusicFlush => {
+                for f in mixer.flush() {
+                    self.emit(SpeakerEvent::Music(f));
+                }
+                false
+            }
+            SpeakerCommand::Duck(on) => {
+                self.duck = on;
+                false
+            }
             SpeakerCommand::Chunk(chunk) => {
                 let (id, seq) = (chunk.utterance_id.clone(), chunk.seq);
                 match player.push_chunk(chunk) {
@@ -176,6 +212,7 @@ impl Runner {
             SpeakerCommand::Volume(v) => {
                 self.volume = v.min(100);
                 player.set_volume(self.volume);
+                mixer.set_volume(self.volume);
                 false
             }
             SpeakerCommand::Stop => {
@@ -200,20 +237,62 @@ impl Runner {
                         self.emit(played(chime_id(kind), session_id))
                     }
                     SpeakerCommand::Volume(v) => self.volume = v.min(100),
+                    SpeakerCommand::Duck(on) => self.duck = on,
+                    // No speaker: the stream is reported as ended, so the music service stops sending.
+                    SpeakerCommand::Music(c) if c.seq == 0 => self.emit(SpeakerEvent::Music(MusicFeedback {
+                        stream_id: c.stream_id,
+                        played_ms: 0,
+                        buffered_ms: 0,
+                        lost_chunks: 0,
+                        finished: true,
+                        ducked: false,
+                    })),
                     _ => {}
                 }
             }
         }
     }
 
-    fn new_player(&self, rate_hz: u32) -> Player {
-        Player::new(rate_hz, self.volume, self.config.max_queued_s, Duration::from_millis(self.config.chunk_timeout_ms))
+    fn new_player(&self, rate_hz: u32) -> (Player, MusicMixer) {
+        self.emit(SpeakerEvent::SinkRate(rate_hz));
+        (
+            Player::new(rate_hz, self.volume, self.config.max_queued_s, Duration::from_millis(self.config.chunk_timeout_ms)),
+            MusicMixer::new(rate_hz, self.volume, self.config.mixer_settings()),
+        )
+    }
+
+    /// Speech into `buf`, music added under it, ducked while speech plays or someone else asks.
+    /// Returns how many samples of `buf` to play.
+    fn render(&mut self, player: &mut Player, mixer: &mut MusicMixer, buf: &mut [f32], pad_music: bool, events: &mut Vec<PlayerEvent>) -> usize {
+        let now = Instant::now();
+        mixer.set_ducked(self.duck || player.is_busy());
+        let speech = player.render(buf, now, events);
+        if !mixer.is_active() {
+            return speech;
+        }
+        buf[speech..].fill(0.0);
+        let mut finished = Vec::new();
+        let music = mixer.render(buf, pad_music, now, &mut finished);
+        for f in finished {
+            self.emit(SpeakerEvent::Music(f));
+        }
+        speech.max(music)
+    }
+
+    /// Reports music progress every [`MUSIC_FEEDBACK_EVERY`].
+    fn report_music(&mut self, mixer: &MusicMixer) {
+        if mixer.is_active() && self.last_feedback.elapsed() >= MUSIC_FEEDBACK_EVERY {
+            self.last_feedback = Instant::now();
+            for f in mixer.feedback() {
+                self.emit(SpeakerEvent::Music(f));
+            }
+        }
     }
 
     /// A file or `none` sink, clocked here.
     fn clocked(&mut self, mut sink: Option<WavSink>) {
         let rate = self.config.file_sample_rate_hz;
-        let mut player = self.new_player(rate);
+        let (mut player, mut mixer) = self.new_player(rate);
         let realtime = self.config.output_pacing == Pacing::Realtime;
         let mut buf = vec![0.0f32; (rate / 50) as usize];
         let mut next_tick = Instant::now();
@@ -221,21 +300,24 @@ impl Runner {
         let mut events = Vec::new();
         while !self.stopped() {
             let now = Instant::now();
-            let wait = if player.has_work() {
+            // Music keeps a real-time sink running (a late chunk is silent music, the clock goes on);
+            // a fast sink takes only what is there.
+            let music_runs = mixer.is_active() && (realtime || mixer.will_play());
+            let wait = if player.has_work() || music_runs {
                 if realtime { next_tick.saturating_duration_since(now) } else { Duration::ZERO }
-            } else if player.is_busy() {
+            } else if player.is_busy() || mixer.is_active() {
                 Duration::from_millis(20)
             } else {
                 Duration::from_millis(100)
             };
             for command in self.commands(wait) {
-                if self.apply(&mut player, command, &mut events) {
+                if self.apply(&mut player, &mut mixer, command, &mut events) {
                     next_tick = Instant::now();
                 }
             }
             let now = Instant::now();
-            if player.is_busy() && (!realtime || now >= next_tick) {
-                let n = player.render(&mut buf, now, &mut events);
+            if (player.is_busy() || mixer.is_active()) && (!realtime || now >= next_tick) {
+                let n = self.render(&mut player, &mut mixer, &mut buf, realtime, &mut events);
                 if let (Some(s), true) = (sink.as_mut(), n > 0) {
                     if let Err(e) = s.write(&buf[..n]) {
                         warn!(error = %e, "cannot write the output file");
@@ -259,6 +341,7 @@ impl Runner {
             for e in events.drain(..) {
                 self.emit(SpeakerEvent::Player(e));
             }
+            self.report_music(&mixer);
         }
         if let Some(mut s) = sink {
             let _ = s.flush();
@@ -297,7 +380,7 @@ impl Runner {
     }
 
     fn device_loop(&mut self, mut pb: device::Playback) -> Result<(), String> {
-        let mut player = self.new_player(pb.rate_hz);
+        let (mut player, mut mixer) = self.new_player(pb.rate_hz);
         let mut buf = vec![0.0f32; (pb.rate_hz / 100) as usize];
         // Events wait until the device has taken the samples rendered before them.
         let mut pending: VecDeque<(u64, PlayerEvent)> = VecDeque::new();
@@ -315,9 +398,9 @@ impl Runner {
             }
             let flushing = pb.flush.load(Ordering::Acquire);
             let room = !flushing && pb.samples.slots() > 0;
-            let wait = if player.has_work() && room { Duration::ZERO } else { Duration::from_millis(5) };
+            let wait = if (player.has_work() || mixer.is_active()) && room { Duration::ZERO } else { Duration::from_millis(5) };
             for command in self.commands(wait) {
-                if self.apply(&mut player, command, &mut events) {
+                if self.apply(&mut player, &mut mixer, command, &mut events) {
                     pb.flush.store(true, Ordering::Release);
                     // Whatever was waiting on the device was cut as well.
                     for (_, e) in pending.drain(..) {
@@ -329,9 +412,9 @@ impl Runner {
                 }
             }
             // After a stop, wait for the callback to empty the ring before filling it again.
-            while player.is_busy() && !pb.flush.load(Ordering::Acquire) && pb.samples.slots() > 0 {
+            while (player.is_busy() || mixer.is_active()) && !pb.flush.load(Ordering::Acquire) && pb.samples.slots() > 0 {
                 let want = pb.samples.slots().min(buf.len());
-                let n = player.render(&mut buf[..want], Instant::now(), &mut events);
+                let n = self.render(&mut player, &mut mixer, &mut buf[..want], true, &mut events);
                 if n > 0 {
                     // `n` is at most the free slots, so all of it fits.
                     let _ = pb.samples.push_partial_slice(&buf[..n]);
@@ -347,6 +430,7 @@ impl Runner {
                 let (_, e) = pending.pop_front().expect("front exists");
                 self.emit(SpeakerEvent::Player(e));
             }
+            self.report_music(&mixer);
         }
         Ok(())
     }

@@ -1,0 +1,4 @@
+mod index;
+mod radio;
+mod turn;
+mod util;
