@@ -248,7 +248,7 @@ fn walk(root: &Path) -> Vec<FileEntry> {
             let path = entry.path();
             if kind.is_dir() {
                 stack.push(path);
-            } else if let Ok(meta) = std::fs::metadata(&path).filter(|m| m.is_file()) {
+            } else if let Some(meta) = std::fs::metadata(&path).ok().filter(|m| m.is_file()) {
                 let mtime_ms = meta
                     .modified()
                     .ok()
@@ -259,20 +259,6 @@ fn walk(root: &Path) -> Vec<FileEntry> {
         }
     }
     out
-}
-
-trait FilterResult<T> {
-    fn filter(self, f: impl FnOnce(&T) -> bool) -> std::io::Result<T>;
-}
-
-impl<T> FilterResult<T> for std::io::Result<T> {
-    fn filter(self, f: impl FnOnce(&T) -> bool) -> std::io::Result<T> {
-        match self {
-            Ok(v) if f(&v) => Ok(v),
-            Ok(_) => Err(std::io::Error::other("not a regular file")),
-            Err(e) => Err(e),
-        }
-    }
 }
 
 fn extension(path: &Path) -> String {
