@@ -87,8 +87,19 @@ pub mod names {
     pub const SET_VOLUME: &str = "set_volume";
 }
 
-/// Every tool, in a fixed order (the LLM's cached prefix depends on it).
+/// Every tool the language model is offered, in a fixed order (the LLM's cached prefix depends on it): the
+/// tool services' and timers', then the camera's `look` ([`crate::vision::look_tool`]) and the messages and
+/// calls the brain hands off ([`crate::message::tools`]). A tool no service serves at the moment is still
+/// offered (the prefix stays cached); the brain answers such a call with a plain sentence.
 pub fn catalog() -> Vec<ToolSpec> {
+    let mut tools = service_tools();
+    tools.push(crate::vision::look_tool());
+    tools.extend(crate::message::tools());
+    tools
+}
+
+/// The tools the tools and timers services answer.
+fn service_tools() -> Vec<ToolSpec> {
     use names::*;
     vec![
         ToolSpec {
@@ -171,6 +182,14 @@ mod tests {
         assert!(!ToolCall::matches("tool/call/"));
         assert!(!ToolCall::matches("tool/call/a/b"));
         assert!(!ToolCall::matches("tool/result"));
+    }
+
+    #[test]
+    fn catalog_offers_look_and_the_hand_off_tools_last() {
+        let names: Vec<_> = catalog().iter().map(|t| t.name).collect();
+        assert_eq!(names[..2], [names::GET_TIME, names::GET_DATE]);
+        let n = names.len();
+        assert_eq!(names[n - 3..], [crate::vision::LOOK, crate::message::names::SEND_MESSAGE, crate::message::names::CALL_CONTACT]);
     }
 
     #[test]

@@ -28,8 +28,8 @@ const fn case(category: &'static str, utterance: &'static str, tool: Option<&'st
     Case { category, utterance, tool, args }
 }
 
-/// The routing set: weather, time, date, timers, Wikipedia, questions that need no tool, and traps that
-/// mention a tool's subject without asking for it.
+/// The routing set: weather, time, date, timers, Wikipedia, the camera, messages and calls, questions that need
+/// no tool, and traps that mention a tool's subject without asking for it.
 pub const CASES: &[Case] = &[
     case("weather", "What's the weather like?", Some("get_weather"), &[]),
     case("weather", "Will it rain tomorrow?", Some("get_weather"), &[("day", "tomorrow")]),
@@ -53,6 +53,13 @@ pub const CASES: &[Case] = &[
     case("wikipedia", "Search Wikipedia for the Eiffel Tower.", Some("wikipedia"), &[("topic", "eiffel")]),
     case("wikipedia", "What does Wikipedia say about black holes?", Some("wikipedia"), &[("topic", "black hole")]),
     case("wikipedia", "Read me the Wikipedia summary of Marie Curie.", Some("wikipedia"), &[("topic", "curie")]),
+    case("camera", "What do you see right now?", Some("look"), &[]),
+    case("camera", "Take a look and tell me if the stove is on.", Some("look"), &[("question", "stove")]),
+    case("camera", "Can you check how many people are in the room?", Some("look"), &[]),
+    case("message", "Text Alex that I'm running late.", Some("send_message"), &[("contact", "alex"), ("message", "late")]),
+    case("message", "Send a message to Mom saying dinner is ready.", Some("send_message"), &[("contact", "mom"), ("message", "dinner")]),
+    case("message", "Call Alex.", Some("call_contact"), &[("contact", "alex")]),
+    case("message", "Give my sister a call.", Some("call_contact"), &[("contact", "sister")]),
     case("no tool", "What is the capital of France?", None, &[]),
     case("no tool", "How many legs does a spider have?", None, &[]),
     case("no tool", "Tell me a joke.", None, &[]),
@@ -67,6 +74,8 @@ pub const CASES: &[Case] = &[
     case("trap", "My date went really well last night.", None, &[]),
     case("trap", "I'm feeling a bit under the weather, any tips?", None, &[]),
     case("trap", "That joke about timers was funny.", None, &[]),
+    case("trap", "I see what you mean.", None, &[]),
+    case("trap", "Let's call it a day.", None, &[]),
 ];
 
 /// One case's outcome.
@@ -335,7 +344,7 @@ mod tests {
                 assert!(tools.contains(&t), "{t}");
             }
         }
-        for cat in ["weather", "time", "date", "timer", "wikipedia", "no tool", "trap"] {
+        for cat in ["weather", "time", "date", "timer", "wikipedia", "camera", "message", "no tool", "trap"] {
             assert!(CASES.iter().any(|c| c.category == cat), "{cat}");
         }
     }

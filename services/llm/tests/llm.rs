@@ -29,7 +29,9 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn config() -> LlmConfig {
-    LlmConfig { threads: 2, context_tokens: 4096, max_tokens: 64, ..LlmConfig::default() }
+    // The tiny fixture's tokenizer spends about one token per character, and the prefix with the whole tool
+    // catalog (the camera, messages and calls included) is over 4500 of them; real tokenizers need a quarter.
+    LlmConfig { threads: 2, context_tokens: 8192, max_tokens: 64, ..LlmConfig::default() }
 }
 
 fn user(text: &str) -> ChatMessage {
