@@ -275,6 +275,11 @@ fn config_table(options: &RigOptions, models: &Path, ports: &[u16], weather: &st
     );
     if let Some(llm) = &options.llm {
         text += &format!("[llm]\nmodel = {}\nthreads = 2\n", quoted(llm));
+        // The tiny fixture models have a byte-level vocabulary: the system prompt and tool catalog take
+        // about 4 500 of their tokens (a real model's tokenizer needs a fraction of that).
+        if llm.starts_with(crate::fixtures_dir()) {
+            text += "context_tokens = 8192\n";
+        }
     }
     if let Voice::Piper(_) = options.voice {
         text += "[tts]\nvoice = \"voice\"\n";
