@@ -16,6 +16,8 @@ use hearth_vision::{picture, CameraConfig, VisionConfig, VisionPaths};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(120);
+/// The status the test sets for the vision service before the service sets its own.
+const STARTING: &str = "starting (test)";
 const SENTENCES: [&str; 2] = ["I see a small test room with a lamp.", "The door is closed."];
 
 fn fixture(name: &str) -> PathBuf {
@@ -166,12 +168,16 @@ async fn start(paths: VisionPaths, camera: Option<CameraConfig>) -> (Harness, Bu
         assert_eq!(idle.state, CameraActivity::Idle);
     }
     let (bus, conn) = Bus::connect(&bus_config, "vision", "default").unwrap();
+    // Until the service sets its own, a client's status on connecting is online: a placeholder keeps that
+    // from passing for the vision service's answer.
+    bus.client.set_status(ServiceState::Unavailable, Some(STARTING.into())).await.unwrap();
     bus.client.wait_connected(WAIT).await.unwrap();
     conns.push(conn);
     let stop = shutdown.clone();
     tasks.push(tokio::spawn(async move { hearth_vision::run(config(false), paths, bus, stop).await.unwrap() }));
     let status = wait_status(&mut inbox, &[ServiceState::Online, ServiceState::Unavailable], |s| {
-        !s.detail.as_deref().unwrap_or("").starts_with("loading")
+        let detail = s.detail.as_deref().unwrap_or("");
+        !detail.starts_with("loading") && detail != STARTING
     })
     .await;
     (Harness { _broker: broker, shutdown, bus_config, tasks, _conns: conns }, client, inbox, status)
