@@ -61,3 +61,18 @@ pub fn wake_and(request: &[i16], dir: &std::path::Path) -> Vec<i16> {
     audio.extend_from_slice(request);
     audio
 }
+
+/// The real weights `scripts/fetch-real-models.sh` fetched (`$HEARTH_REAL_MODELS`, else
+/// `$HEARTH_CACHE/real-models`, else `~/.cache/hearth/real-models`), when every file in `needed` is there;
+/// skips otherwise.
+pub fn real_models(needed: &[&str]) -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let cache = std::env::var_os("HEARTH_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/hearth"));
+    let dir = std::env::var_os("HEARTH_REAL_MODELS").map(PathBuf::from).unwrap_or(cache.join("real-models"));
+    match needed.iter().find(|p| !dir.join(p).is_file()) {
+        Some(missing) => skip(format!("{} is missing: run scripts/fetch-real-models.sh", dir.join(missing).display())),
+        None => Some(dir),
+    }
+}

@@ -64,8 +64,9 @@ fn tool_hosts(r: &Request) -> Reply {
 async fn inside() {
     let dir = tempfile::tempdir().unwrap();
     let Some(mut options) = voice_rig(dir.path(), "unused", None, Voice::Espeak) else { return };
-    let Some(whisper) = real_tiny_en() else { return };
-    options.whisper = whisper;
+    // Real whisper tiny.en: each turn says something else, so the one-phrase whisper of other tests will not do.
+    let Some(real) = real_models(&["whisper/ggml-tiny.en.bin"]) else { return };
+    options.whisper = real.join("whisper/ggml-tiny.en.bin");
 
     let internet = Internet::create();
     let packets = netns::Recorder::start(&internet);
@@ -148,20 +149,6 @@ fn request(text: &str, dir: &std::path::Path) -> Vec<i16> {
     audio.extend(silence(0.8));
     audio.extend(speak(text, "en-us", dir));
     audio
-}
-
-/// Real whisper tiny.en (fetched by `scripts/fetch-real-models.sh`): each turn says something else, so
-/// the one-phrase whisper of the other tests will not do.
-fn real_tiny_en() -> Option<std::path::PathBuf> {
-    let cache = std::env::var_os("HEARTH_CACHE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/hearth"));
-    let path = std::env::var_os("HEARTH_REAL_MODELS").map(std::path::PathBuf::from).unwrap_or(cache.join("real-models")).join("whisper/ggml-tiny.en.bin");
-    if path.is_file() {
-        Some(path)
-    } else {
-        skip(format!("{} is missing: run scripts/fetch-real-models.sh", path.display()))
-    }
 }
 
 /// Whether a request to a tool host carries only what the tool was asked: the place, its coordinates

@@ -7,7 +7,7 @@
 //! kilometers per hour." (joe's "and" before "cloudy" is heard as "in"; base even makes it "Cloddy"), hence
 //! an allowance of a fifth of the words. "Paris" was misheard as "pairs" often enough to pick Tokyo.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use hearth_e2e::speech::{read_wav, silence};
@@ -16,17 +16,6 @@ use hearth_e2e::{Rig, Voice};
 use hearth_integration_tests::*;
 
 const WEATHER: &str = "It's 14 degrees and cloudy in Tokyo, with wind at 12 kilometers per hour.";
-
-fn real_models() -> Option<PathBuf> {
-    let cache = std::env::var_os("HEARTH_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/hearth"));
-    let dir = std::env::var_os("HEARTH_REAL_MODELS").map(PathBuf::from).unwrap_or(cache.join("real-models"));
-    match ["whisper/ggml-tiny.en.bin", "piper/en_US-joe-medium.onnx"].iter().find(|p| !dir.join(p).is_file()) {
-        Some(missing) => skip(format!("{} is missing: run scripts/fetch-real-models.sh", dir.join(missing).display())),
-        None => Some(dir),
-    }
-}
 
 /// `text` in Piper joe's voice through `hearth speak`, resampled to the microphone's 16 kHz with sox.
 fn joe_says(text: &str, voice: &Path, dir: &Path) -> Vec<i16> {
@@ -85,7 +74,7 @@ fn word_errors(reference: &[String], heard: &[String]) -> usize {
 #[tokio::test(flavor = "multi_thread")]
 async fn piper_asks_whisper_hears_piper_answers_and_whisper_hears_the_answer() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(real) = real_models() else { return };
+    let Some(real) = real_models(&["whisper/ggml-tiny.en.bin", "piper/en_US-joe-medium.onnx"]) else { return };
     let joe = real.join("piper/en_US-joe-medium.onnx");
     let Some(mut options) = voice_rig(dir.path(), "unused", None, Voice::Piper(joe.clone())) else { return };
     options.whisper = real.join("whisper/ggml-tiny.en.bin");
